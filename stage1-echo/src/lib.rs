@@ -1,0 +1,31 @@
+//! # Stage 1: a blocking echo server
+//!
+//! Each line a client sends as `name:message` comes back as `<name> message`;
+//! anything else comes back as `error: ...`. The server serves **one connection
+//! at a time**: a second client is accepted by the operating system but waits
+//! until the first one leaves. Stage 2 removes that limit.
+//!
+//! This stage introduces the vocabulary every later stage uses: the [`UserId`]
+//! and [`RoomId`] newtypes, the [`Message`] type parsed with `FromStr`, and the
+//! [`ChatError`] type.
+//!
+//! ## Rules for untrusted input
+//! - A line longer than [`Limits::max_line_len`] bytes is refused with an error
+//!   reply and the connection is closed; the server never buffers more than that.
+//! - A line that is not UTF-8 gets `error: the line is not valid UTF-8`.
+//! - `\r\n` (telnet) and `\n` (nc) both end a line.
+//! - A line without `:`, with an empty or invalid name, or with an empty message
+//!   gets an error reply naming the problem; the connection stays open.
+//! - A client silent for [`Limits::idle_timeout`] or not reading its replies for
+//!   [`Limits::write_timeout`] is disconnected, so it cannot hold the server.
+//! - A client that disconnects at any point only ends its own session.
+
+mod error;
+mod ids;
+mod message;
+mod server;
+
+pub use error::ChatError;
+pub use ids::{RoomId, UserId};
+pub use message::{MAX_NAME_LEN, Message, validate_name};
+pub use server::{Limits, run};

@@ -1,0 +1,88 @@
+//! Running a stage's real binary as a child process.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread;
+
+use crate::{Client, read_timeout};
+
+/// A stage's binary started with `--addr 127.0.0.1:0`, killed when dropped.
+///
+/// Every stage prints `<stage> listening on <addr>` as its first line of
+/// standard output; that line tells the test which port the system picked.
+pub struct ChildServer {
+    stage: &'static str,
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl ChildServer {
+    /// Starts `binary` (use `env!("CARGO_BIN_EXE_<name>")`) with `--addr
+    /// 127.0.0.1:0` and `extra_args`, and waits for its "listening on" line.
+    pub fn spawn(stage: &'static str, binary: &str, extra_args: &[&str]) -> ChildServer {
+        let mut child = Command::new(binary)
+            .args(["--addr", "127.0.0.1:0"])
+            .args(extra_args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("[{stage}] cannot start {binary}: {e}"));
+        let stdout = child.stdout.take().expect("stdout was piped");
+
+        // Read the first line on a helper thread so that a silent binary
+        // times out instead of hanging the test.
+        let (first_line, arrived) = mpsc::channel();
+        thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let _ = first_line.send(lines.next());
+            // Keep draining so that the child never blocks on a full pipe.
+            for _ in lines {}
+        });
+        let line = match arrived.recv_timeout(read_timeout()) {
+            Ok(Some(Ok(line))) => line,
+            other => {
+                let _ = child.kill();
+                panic!(
+                    "[{stage}] expected {binary} to print \"{stage} listening on <addr>\" first, \
+                     but got {other:?}"
+                )
+            }
+        };
+        let addr = line
+            .rsplit(' ')
+            .next()
+            .and_then(|word| word.parse().ok())
+            .unwrap_or_else(|| {
+                panic!("[{stage}] expected \"{stage} listening on <addr>\", got {line:?}")
+            });
+        ChildServer { stage, child, addr }
+    }
+
+    /// Where the child listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Connects a client; `who` names it in failure messages.
+    pub fn connect(&self, who: &str) -> Client {
+        Client::connect(self.stage, who, self.addr, None)
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `binary` with `args` to completion (for `--help` and bad arguments).
+pub fn run_to_completion(binary: &str, args: &[&str]) -> Output {
+    Command::new(binary)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {binary}: {e}"))
+}

@@ -1,0 +1,307 @@
+//! A line client with a timeout on every read and learner-friendly failures.
+
+use std::fmt::Write as _;
+use std::io::{self, BufRead, BufReader, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::read_timeout;
+
+/// What one read from the server produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received {
+    /// A complete line, without its `\n` or `\r\n`. Bytes that are not UTF-8
+    /// are shown as U+FFFD.
+    Line(String),
+    /// The server closed the connection (or reset it).
+    Closed,
+    /// Nothing complete arrived before the deadline.
+    TimedOut,
+}
+
+/// One connection to the server under test, named after the user it plays.
+pub struct Client {
+    stage: &'static str,
+    who: String,
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+    /// Bytes of a line whose end has not arrived yet, kept across reads.
+    partial: Vec<u8>,
+    sent: Vec<String>,
+    received: Vec<String>,
+    hint: Option<String>,
+    timeout: Duration,
+    server_stopped: Option<Arc<AtomicBool>>,
+}
+
+impl Client {
+    /// Connects to `addr`; prefer [`TestServer::connect`](crate::TestServer::connect).
+    pub fn connect(
+        stage: &'static str,
+        who: &str,
+        addr: SocketAddr,
+        server_stopped: Option<Arc<AtomicBool>>,
+    ) -> Client {
+        let timeout = read_timeout();
+        let stream = TcpStream::connect_timeout(&addr, timeout)
+            .unwrap_or_else(|e| panic!("[{stage}] {who} could not connect to {addr}: {e}"));
+        stream
+            .set_write_timeout(Some(timeout))
+            .expect("setting a write timeout on a connected socket");
+        let writer = stream
+            .try_clone()
+            .expect("cloning a socket handle for the test client");
+        Client {
+            stage,
+            who: who.to_owned(),
+            reader: BufReader::new(stream),
+            writer,
+            partial: Vec::new(),
+            sent: Vec::new(),
+            received: Vec::new(),
+            hint: None,
+            timeout,
+            server_stopped,
+        }
+    }
+
+    /// Adds `hint` to every failure message from now on: where a learner should
+    /// look when this client's next expectation fails.
+    pub fn hint(&mut self, hint: &str) -> &mut Self {
+        self.hint = Some(hint.to_owned());
+        self
+    }
+
+    /// Sends `line` followed by `\n`.
+    pub fn send(&mut self, line: &str) {
+        self.sent.push(line.to_owned());
+        let mut bytes = Vec::with_capacity(line.len() + 1);
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.push(b'\n');
+        if let Err(e) = self.writer.write_all(&bytes) {
+            self.fail(
+                &format!("to send {line:?}"),
+                &format!("the write failed: {e}"),
+            );
+        }
+    }
+
+    /// Sends raw bytes, exactly as given; returns the write's result so that a
+    /// test can observe the server hanging up in the middle.
+    pub fn send_bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.sent.push(describe_bytes(bytes));
+        self.writer.write_all(bytes)
+    }
+
+    /// Closes the sending half: the server reads end of input.
+    pub fn finish_sending(&mut self) {
+        let _ = self.writer.shutdown(Shutdown::Write);
+    }
+
+    /// Waits up to the read timeout for the next line.
+    pub fn recv(&mut self) -> Received {
+        self.recv_within(self.timeout)
+    }
+
+    /// Waits up to `limit` for the next line.
+    pub fn recv_within(&mut self, limit: Duration) -> Received {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Received::TimedOut;
+            }
+            self.reader
+                .get_ref()
+                .set_read_timeout(Some(left))
+                .expect("setting a read timeout on a connected socket");
+            // `read_until` appends what it read before an error, so a line
+            // split across a timeout is completed by the next call.
+            match self.reader.read_until(b'\n', &mut self.partial) {
+                Ok(0) => return Received::Closed,
+                Ok(_) if self.partial.last() == Some(&b'\n') => {
+                    let line = take_line(&mut self.partial);
+                    self.received.push(line.clone());
+                    return Received::Line(line);
+                }
+                // End of input right after a line without a newline.
+                Ok(_) => {}
+                Err(e) if is_timeout(&e) => return Received::TimedOut,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Received::Closed,
+            }
+        }
+    }
+
+    /// The next line must be exactly `expected`.
+    pub fn expect(&mut self, expected: &str) {
+        self.expect_line(&format!("the line {expected:?}"), |line| line == expected);
+    }
+
+    /// The next line must contain `fragment`; returns the whole line.
+    pub fn expect_containing(&mut self, fragment: &str) -> String {
+        self.expect_line(&format!("a line containing {fragment:?}"), |line| {
+            line.contains(fragment)
+        })
+    }
+
+    /// The next line must satisfy `matches`, described for humans by `expected`.
+    pub fn expect_line(&mut self, expected: &str, matches: impl Fn(&str) -> bool) -> String {
+        match self.recv() {
+            Received::Line(line) if matches(&line) => line,
+            Received::Line(line) => self.fail(expected, &format!("the line {line:?} arrived")),
+            other => self.fail(expected, &self.describe(&other)),
+        }
+    }
+
+    /// Reads lines until one contains `fragment`, within one read timeout;
+    /// returns that line. Use it to skip lines whose exact text does not matter.
+    pub fn expect_eventually(&mut self, fragment: &str) -> String {
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.recv_within(left) {
+                Received::Line(line) if line.contains(fragment) => return line,
+                Received::Line(_) => {}
+                other => {
+                    let got = self.describe(&other);
+                    self.fail(&format!("a line containing {fragment:?}, eventually"), &got)
+                }
+            }
+        }
+    }
+
+    /// The server must close the connection, sending no further line first.
+    pub fn expect_closed(&mut self) {
+        match self.recv() {
+            Received::Closed => {}
+            Received::Line(line) => self.fail(
+                "the server to close the connection",
+                &format!("the line {line:?} arrived"),
+            ),
+            Received::TimedOut => self.fail(
+                "the server to close the connection",
+                &format!("it stayed open for {:?}", self.timeout),
+            ),
+        }
+    }
+
+    /// Reads lines until the server closes the connection; returns them.
+    pub fn expect_closed_after_lines(&mut self) -> Vec<String> {
+        let mut lines = Vec::new();
+        loop {
+            match self.recv() {
+                Received::Line(line) => lines.push(line),
+                Received::Closed => return lines,
+                Received::TimedOut => self.fail(
+                    "the server to close the connection",
+                    &format!("it stayed open for {:?}", self.timeout),
+                ),
+            }
+        }
+    }
+
+    /// Nothing may arrive for `window`. Keep windows short: every one of them
+    /// is time the test spends waiting.
+    pub fn expect_silence(&mut self, window: Duration) {
+        match self.recv_within(window) {
+            Received::TimedOut => {}
+            other => {
+                let got = self.describe(&other);
+                self.fail(&format!("nothing to arrive for {window:?}"), &got)
+            }
+        }
+    }
+
+    fn describe(&self, received: &Received) -> String {
+        match received {
+            Received::Line(line) => format!("the line {line:?} arrived"),
+            Received::Closed => "the server closed the connection".to_owned(),
+            Received::TimedOut if self.partial.is_empty() => {
+                format!("nothing arrived within {:?}", self.timeout)
+            }
+            Received::TimedOut => format!(
+                "only the unfinished line {:?} arrived (no newline) within {:?}",
+                String::from_utf8_lossy(&self.partial),
+                self.timeout
+            ),
+        }
+    }
+
+    /// Panics with a report of what this client expected, got, sent and received.
+    pub fn fail(&self, expected: &str, got: &str) -> ! {
+        let who = &self.who;
+        let mut report = format!("[{}] {who} expected {expected}\n  but {got}\n", self.stage);
+        let _ = writeln!(report, "  {who} sent:     {}", quote_all(&self.sent));
+        let _ = writeln!(report, "  {who} received: {}", quote_all(&self.received));
+        if let Some(hint) = &self.hint {
+            let _ = writeln!(report, "  hint: {hint}");
+        }
+        if let Some(stopped) = &self.server_stopped
+            && stopped.load(Ordering::SeqCst)
+        {
+            let _ = writeln!(
+                report,
+                "  note: the server thread has stopped; look above for its panic message"
+            );
+        }
+        panic!("{report}");
+    }
+}
+
+fn take_line(partial: &mut Vec<u8>) -> String {
+    partial.pop();
+    if partial.last() == Some(&b'\r') {
+        partial.pop();
+    }
+    let line = String::from_utf8_lossy(partial).into_owned();
+    partial.clear();
+    line
+}
+
+fn quote_all(lines: &[String]) -> String {
+    if lines.is_empty() {
+        return "(nothing)".to_owned();
+    }
+    // Long transcripts are cut to their last lines: those explain a failure.
+    const SHOWN: usize = 8;
+    let skipped = lines.len().saturating_sub(SHOWN);
+    let shown: Vec<String> = lines[skipped..]
+        .iter()
+        .map(|line| format!("{:?}", shorten(line)))
+        .collect();
+    let prefix = if skipped > 0 {
+        format!("({skipped} earlier lines) ")
+    } else {
+        String::new()
+    };
+    prefix + &shown.join(" | ")
+}
+
+fn shorten(line: &str) -> String {
+    const MAX: usize = 120;
+    if line.len() <= MAX {
+        return line.to_owned();
+    }
+    let mut end = MAX;
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} bytes)", &line[..end], line.len())
+}
+
+fn describe_bytes(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => format!("(raw) {}", shorten(text)),
+        Err(_) => format!("(raw, not UTF-8) {:?}", &bytes[..bytes.len().min(32)]),
+    }
+}
+
+fn is_timeout(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}

@@ -1,0 +1,39 @@
+//! The test harness shared by every stage's exercise tests.
+//!
+//! A test starts a server on a free port with [`TestServer::start`] (in this
+//! process) or [`ChildServer::spawn`] (the stage's real binary), connects
+//! [`Client`]s to it, and checks what arrives with the `expect_*` methods.
+//!
+//! Every read has a timeout, so no test can hang, and every failed expectation
+//! panics with a report that names the stage, the client, what it sent, what was
+//! expected, what arrived, and where to look:
+//!
+//! ```text
+//! [stage2-rooms] bob expected the line "<alice> hello"
+//!   but nothing arrived within 5s
+//!   bob sent:     "bob"
+//!   bob received: "welcome, bob! you are in #lobby" | "* alice is here"
+//!   hint: a message goes to every member of the sender's room except the sender
+//! ```
+
+mod child;
+mod client;
+mod server;
+
+pub use child::{ChildServer, run_to_completion};
+pub use client::{Client, Received};
+pub use server::TestServer;
+
+use std::time::Duration;
+
+/// How long a client waits for a line before it reports that nothing arrived.
+///
+/// Five seconds by default, which is generous on a loaded machine; set
+/// `CHAT_TEST_TIMEOUT_MS` to change it.
+pub fn read_timeout() -> Duration {
+    std::env::var("CHAT_TEST_TIMEOUT_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(Duration::from_secs(5))
+}
