@@ -233,7 +233,8 @@ impl Client {
     /// Panics with a report of what this client expected, got, sent and received.
     pub fn fail(&self, expected: &str, got: &str) -> ! {
         let who = &self.who;
-        let mut report = format!("[{}] {who} expected {expected}\n  but {got}\n", self.stage);
+        let (stage, expected, got) = (self.stage, shorten(expected), shorten(got));
+        let mut report = format!("[{stage}] {who} expected {expected}\n  but {got}\n");
         let _ = writeln!(report, "  {who} sent:     {}", quote_all(&self.sent));
         let _ = writeln!(report, "  {who} received: {}", quote_all(&self.received));
         if let Some(hint) = &self.hint {
@@ -281,7 +282,7 @@ fn quote_all(lines: &[String]) -> String {
 }
 
 fn shorten(line: &str) -> String {
-    const MAX: usize = 120;
+    const MAX: usize = 160;
     if line.len() <= MAX {
         return line.to_owned();
     }

@@ -1,0 +1,442 @@
+//! The server: one thread, many non-blocking sockets, polled in turn.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::fmt::Display;
+use std::io::{self, Read};
+use std::mem;
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::rc::Rc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::arena::Arena;
+use crate::inbox::Inbox;
+use crate::outbox::Outbox;
+use crate::room::Room;
+use crate::{ChatError, Message, RoomId, UserId, clean_text, validate_name};
+
+/// The limits that protect the server, and every other client, from one client.
+///
+/// Every field is public and [`Default`] gives the values `main` uses; tests
+/// shorten them. (Nothing stops a caller from setting a limit of zero: stage 4
+/// replaces this struct with a builder that validates.)
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Longest accepted line in bytes, not counting the line ending.
+    pub max_line_len: usize,
+    /// Most bytes that may wait for a client that is not reading.
+    pub max_outbox_bytes: usize,
+    /// A client that sends nothing for this long is disconnected.
+    pub idle_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_line_len: 1024,
+            max_outbox_bytes: 64 * 1024,
+            idle_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// How long the loop sleeps when a whole pass over the sockets found nothing to do.
+///
+/// This is the price of polling: shorter means quicker replies and more CPU
+/// spent asking idle sockets for data they do not have. Stage 5 lets the
+/// operating system wake us instead.
+const IDLE_SLEEP: Duration = Duration::from_millis(2);
+
+/// How long a client being disconnected gets to read its last line.
+const LINGER: Duration = Duration::from_secs(1);
+
+/// The name of the room every user joins first.
+pub const LOBBY: &str = "lobby";
+
+// ANCHOR: user
+/// One connected client.
+struct User {
+    /// The socket. The `User` is its only owner (no `try_clone` anywhere), so
+    /// removing the user from the arena drops it and closes the connection (pattern 9).
+    stream: TcpStream,
+    /// Received bytes that do not form a complete line yet.
+    inbox: Inbox,
+    /// Everything about the user the chat logic may change while `inbox` is
+    /// borrowed; a separate struct so that the two can be borrowed apart.
+    session: Session,
+    /// When the client last sent anything, for the idle timeout.
+    last_heard: Instant,
+    status: Status,
+}
+
+/// The user as the chat sees them.
+struct Session {
+    /// `None` until the client has chosen a valid, unused name.
+    name: Option<String>,
+    /// `None` until the user has a name.
+    room: Option<RoomId>,
+    /// Lines waiting to be written to this user. Shared with the `Room`, which
+    /// queues other members' messages here (pattern 6).
+    outbox: Rc<RefCell<Outbox>>,
+}
+
+/// Where a connection is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    /// Reading and writing normally.
+    Open,
+    /// Told why it is being disconnected; we finish writing, close our side and
+    /// discard its input until it closes too or [`LINGER`] has passed.
+    HangingUp {
+        /// When the hang-up started.
+        since: Instant,
+    },
+    /// Done: the user is removed from the arena at the end of this pass.
+    Closed,
+}
+// ANCHOR_END: user
+
+// ANCHOR: server
+/// All chat state, owned by the one thread that runs [`Server::run`].
+///
+/// Because only one thread ever touches it, `Rc` and `RefCell` are enough:
+/// no locks, no atomics.
+pub struct Server {
+    listener: TcpListener,
+    limits: Limits,
+    /// Every connected client, named by `UserId` (pattern 8).
+    users: Arena<UserId, User>,
+    /// Every room, named by `RoomId`. Stage 2 has only the lobby.
+    rooms: Arena<RoomId, Room>,
+    /// The names in use, lowercased, so that `Alice` cannot pose as `alice`.
+    names: HashSet<String>,
+    lobby: RoomId,
+    /// The users to visit in this pass; kept between passes to reuse its memory.
+    pass: Vec<UserId>,
+}
+// ANCHOR_END: server
+
+impl Server {
+    /// Prepares a server on `listener`; nothing happens until [`run`](Self::run).
+    pub fn new(listener: TcpListener, limits: Limits) -> io::Result<Server> {
+        // `accept` must return at once when nobody is waiting, or one idle
+        // listener would stall every connected client.
+        listener.set_nonblocking(true)?;
+        let mut rooms = Arena::new();
+        let lobby = rooms.insert(Room::new(LOBBY));
+        Ok(Server {
+            listener,
+            limits,
+            users: Arena::new(),
+            rooms,
+            names: HashSet::new(),
+            lobby,
+            pass: Vec::new(),
+        })
+    }
+
+    // ANCHOR: run
+    /// Serves clients forever.
+    pub fn run(mut self) -> ! {
+        loop {
+            let busy = self.poll_once(Instant::now());
+            if !busy {
+                thread::sleep(IDLE_SLEEP);
+            }
+        }
+    }
+
+    /// One pass over every socket: accept, read and handle, write, remove the
+    /// departed. Returns whether anything happened.
+    fn poll_once(&mut self, now: Instant) -> bool {
+        let mut busy = self.accept_new(now);
+        let mut pass = mem::take(&mut self.pass);
+        pass.clear();
+        pass.extend(self.users.keys());
+        for &id in &pass {
+            busy |= self.read_from(id, now);
+        }
+        // Write after all reads, so that a message read in this pass reaches
+        // everyone in this pass.
+        for &id in &pass {
+            busy |= self.write_to(id, now);
+        }
+        self.pass = pass;
+        busy
+    }
+    // ANCHOR_END: run
+
+    fn accept_new(&mut self, now: Instant) -> bool {
+        let mut accepted = false;
+        loop {
+            let (stream, peer) = match self.listener.accept() {
+                Ok(connection) => connection,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return accepted,
+                Err(e) => {
+                    // Typically "too many open files": try again next pass.
+                    eprintln!("accept failed: {e}");
+                    return accepted;
+                }
+            };
+            accepted = true;
+            if let Err(e) = stream.set_nonblocking(true) {
+                eprintln!("cannot serve {peer}: {e}");
+                continue;
+            }
+            let outbox = Rc::new(RefCell::new(Outbox::new(self.limits.max_outbox_bytes)));
+            outbox
+                .borrow_mut()
+                .push(text_line("welcome! what is your name?"));
+            let id = self.users.insert(User {
+                stream,
+                inbox: Inbox::new(self.limits.max_line_len),
+                session: Session {
+                    name: None,
+                    room: None,
+                    outbox,
+                },
+                last_heard: now,
+                status: Status::Open,
+            });
+            eprintln!("{id} connected from {peer}, {} online", self.users.len());
+        }
+    }
+
+    // ANCHOR: read_from
+    /// Reads what `id` has sent and handles every complete line.
+    fn read_from(&mut self, id: UserId, now: Instant) -> bool {
+        // Split borrow (pattern 7): naming the fields separately lets `user`
+        // borrow `self.users` mutably while the handlers use `self.rooms` and
+        // `self.names`. A `&mut self` method call here would borrow all of
+        // `self`, `user` included, and not compile.
+        let Server {
+            users,
+            rooms,
+            names,
+            lobby,
+            ..
+        } = self;
+        let Some(user) = users.get_mut(id) else {
+            return false;
+        };
+        match user.status {
+            Status::Open => {}
+            Status::HangingUp { .. } => return discard_input(user),
+            Status::Closed => return false,
+        }
+        match user.inbox.read_from(&mut user.stream) {
+            Ok(0) => {
+                depart(id, &mut user.session, rooms, names);
+                user.status = Status::Closed;
+                return true;
+            }
+            Ok(_) => user.last_heard = now,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return false,
+            Err(e) => {
+                eprintln!("{id}: {e}");
+                depart(id, &mut user.session, rooms, names);
+                user.status = Status::Closed;
+                return true;
+            }
+        }
+        // The same trick one level down: `line` borrows `user.inbox` while
+        // the handler changes `user.session`.
+        while let Some(line) = user.inbox.next_line() {
+            match line {
+                Ok(line) => handle_line(id, line, &mut user.session, rooms, names, *lobby),
+                Err(error) => {
+                    // The rest of the line is unread, so the next line's
+                    // start is unknown: say why and hang up.
+                    depart(id, &mut user.session, rooms, names);
+                    hang_up(user, &error, now);
+                    break;
+                }
+            }
+        }
+        true
+    }
+    // ANCHOR_END: read_from
+
+    /// Writes what is queued for `id`, enforces the write-side limits, and
+    /// removes the user once the connection is done.
+    fn write_to(&mut self, id: UserId, now: Instant) -> bool {
+        let Server {
+            users,
+            rooms,
+            names,
+            limits,
+            ..
+        } = self;
+        let Some(user) = users.get_mut(id) else {
+            return false;
+        };
+        if user.status == Status::Open {
+            let limit = limits.max_outbox_bytes;
+            let error = if user.session.outbox.borrow().is_overflowed() {
+                Some(ChatError::TooSlow { limit })
+            } else if now.duration_since(user.last_heard) >= limits.idle_timeout {
+                let secs = limits.idle_timeout.as_secs();
+                Some(ChatError::Idle { secs })
+            } else {
+                None
+            };
+            if let Some(error) = error {
+                depart(id, &mut user.session, rooms, names);
+                hang_up(user, &error, now);
+            }
+        }
+        let written = user.session.outbox.borrow_mut().write_to(&mut user.stream);
+        let busy = match written {
+            Ok(bytes) => bytes > 0,
+            Err(e) => {
+                eprintln!("{id}: {e}");
+                depart(id, &mut user.session, rooms, names);
+                user.status = Status::Closed;
+                true
+            }
+        };
+        if let Status::HangingUp { since } = user.status {
+            if user.session.outbox.borrow().is_empty() {
+                // Everything is written: the client reads end of input after it.
+                let _ = user.stream.shutdown(Shutdown::Write);
+            }
+            if now.duration_since(since) >= LINGER {
+                user.status = Status::Closed;
+            }
+        }
+        if user.status == Status::Closed {
+            // Dropping the `User` closes its socket.
+            users.remove(id);
+            eprintln!("{id} disconnected");
+            return true;
+        }
+        busy
+    }
+}
+
+// ANCHOR: handle_line
+/// Handles one line from `id`: the name it asked for, or a chat message.
+fn handle_line(
+    id: UserId,
+    line: &[u8],
+    session: &mut Session,
+    rooms: &mut Arena<RoomId, Room>,
+    names: &mut HashSet<String>,
+    lobby: RoomId,
+) {
+    let Ok(text) = std::str::from_utf8(line) else {
+        tell(session, format_args!("error: {}", ChatError::InvalidUtf8));
+        return;
+    };
+    let text = text.trim();
+    let (Some(name), Some(room)) = (&session.name, session.room) else {
+        register(id, text, session, rooms, names, lobby);
+        return;
+    };
+    if text.is_empty() {
+        return;
+    }
+    let body = clean_text(text);
+    let message = text_line(Message {
+        from: name,
+        body: &body,
+    });
+    if let Some(room) = rooms.get(room) {
+        room.broadcast(id, &message);
+    }
+}
+// ANCHOR_END: handle_line
+
+/// Gives `id` the name it asked for and puts it in the lobby, or says why not.
+fn register(
+    id: UserId,
+    name: &str,
+    session: &mut Session,
+    rooms: &mut Arena<RoomId, Room>,
+    names: &mut HashSet<String>,
+    lobby: RoomId,
+) {
+    let checked = validate_name(name).and_then(|()| {
+        if names.insert(name.to_ascii_lowercase()) {
+            Ok(())
+        } else {
+            Err(ChatError::NameTaken(name.to_owned()))
+        }
+    });
+    if let Err(error) = checked {
+        tell(session, format_args!("error: {error}. what is your name?"));
+        return;
+    }
+    let Some(room) = rooms.get_mut(lobby) else {
+        return;
+    };
+    tell(
+        session,
+        format_args!("welcome, {name}! you are in #{}", room.name()),
+    );
+    room.broadcast(
+        id,
+        &text_line(format_args!("* {name} joined #{}", room.name())),
+    );
+    room.add(id, &session.outbox);
+    session.name = Some(name.to_owned());
+    session.room = Some(lobby);
+}
+
+/// Takes `id` out of its room and frees its name, telling the room.
+fn depart(
+    id: UserId,
+    session: &mut Session,
+    rooms: &mut Arena<RoomId, Room>,
+    names: &mut HashSet<String>,
+) {
+    let Some(name) = session.name.take() else {
+        return;
+    };
+    names.remove(&name.to_ascii_lowercase());
+    if let Some(room) = session.room.take().and_then(|room| rooms.get_mut(room)) {
+        room.remove(id);
+        room.broadcast(
+            id,
+            &text_line(format_args!("* {name} left #{}", room.name())),
+        );
+    }
+}
+
+/// Tells the user why it is being disconnected and starts the hang-up.
+fn hang_up(user: &mut User, error: &ChatError, now: Instant) {
+    let words = text_line(format_args!("error: {error}, disconnecting"));
+    user.session.outbox.borrow_mut().replace_with(words);
+    user.status = Status::HangingUp { since: now };
+}
+
+/// Reads and drops input from a client being disconnected. Closing a socket
+/// with unread input makes the kernel send a reset, which can destroy the
+/// last line before the client reads it.
+fn discard_input(user: &mut User) -> bool {
+    let mut scratch = [0; 4096];
+    match user.stream.read(&mut scratch) {
+        Ok(0) => {
+            user.status = Status::Closed;
+            true
+        }
+        Ok(_) => true,
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
+        Err(_) => {
+            user.status = Status::Closed;
+            true
+        }
+    }
+}
+
+/// Queues one line for the user.
+fn tell(session: &Session, text: impl Display) {
+    session.outbox.borrow_mut().push(text_line(text));
+}
+
+/// Formats `text` once, with its newline, as a line that many outboxes can share.
+fn text_line(text: impl Display) -> Rc<str> {
+    Rc::from(format!("{text}\n"))
+}
