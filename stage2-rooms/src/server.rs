@@ -107,13 +107,21 @@ pub struct Server {
     limits: Limits,
     /// Every connected client, named by `UserId` (pattern 8).
     users: Arena<UserId, User>,
+    /// Rooms and names: the state users share. A field of its own so that it
+    /// can be borrowed while one user is borrowed from `users` (pattern 7).
+    directory: Directory,
+    /// The users to visit in this pass; kept between passes to reuse its memory.
+    pass: Vec<UserId>,
+}
+
+/// Who is where: the rooms, and the names in use.
+struct Directory {
     /// Every room, named by `RoomId`. Stage 2 has only the lobby.
     rooms: Arena<RoomId, Room>,
     /// The names in use, lowercased, so that `Alice` cannot pose as `alice`.
     names: HashSet<String>,
+    /// The room every user joins first.
     lobby: RoomId,
-    /// The users to visit in this pass; kept between passes to reuse its memory.
-    pass: Vec<UserId>,
 }
 // ANCHOR_END: server
 
@@ -129,9 +137,11 @@ impl Server {
             listener,
             limits,
             users: Arena::new(),
-            rooms,
-            names: HashSet::new(),
-            lobby,
+            directory: Directory {
+                rooms,
+                names: HashSet::new(),
+                lobby,
+            },
             pass: Vec::new(),
         })
     }
@@ -207,15 +217,11 @@ impl Server {
     /// Reads what `id` has sent and handles every complete line.
     fn read_from(&mut self, id: UserId, now: Instant) -> bool {
         // Split borrow (pattern 7): naming the fields separately lets `user`
-        // borrow `self.users` mutably while the handlers use `self.rooms` and
-        // `self.names`. A `&mut self` method call here would borrow all of
+        // borrow `self.users` mutably while the handlers change
+        // `self.directory`. A `&mut self` method call here would borrow all of
         // `self`, `user` included, and not compile.
         let Server {
-            users,
-            rooms,
-            names,
-            lobby,
-            ..
+            users, directory, ..
         } = self;
         let Some(user) = users.get_mut(id) else {
             return false;
@@ -227,7 +233,7 @@ impl Server {
         }
         match user.inbox.read_from(&mut user.stream) {
             Ok(0) => {
-                depart(id, &mut user.session, rooms, names);
+                directory.depart(id, &mut user.session);
                 user.status = Status::Closed;
                 return true;
             }
@@ -236,7 +242,7 @@ impl Server {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return false,
             Err(e) => {
                 eprintln!("{id}: {e}");
-                depart(id, &mut user.session, rooms, names);
+                directory.depart(id, &mut user.session);
                 user.status = Status::Closed;
                 return true;
             }
@@ -245,11 +251,11 @@ impl Server {
         // the handler changes `user.session`.
         while let Some(line) = user.inbox.next_line() {
             match line {
-                Ok(line) => handle_line(id, line, &mut user.session, rooms, names, *lobby),
+                Ok(line) => directory.handle_line(id, line, &mut user.session),
                 Err(error) => {
                     // The rest of the line is unread, so the next line's
                     // start is unknown: say why and hang up.
-                    depart(id, &mut user.session, rooms, names);
+                    directory.depart(id, &mut user.session);
                     hang_up(user, &error, now);
                     break;
                 }
@@ -264,8 +270,7 @@ impl Server {
     fn write_to(&mut self, id: UserId, now: Instant) -> bool {
         let Server {
             users,
-            rooms,
-            names,
+            directory,
             limits,
             ..
         } = self;
@@ -283,7 +288,7 @@ impl Server {
                 None
             };
             if let Some(error) = error {
-                depart(id, &mut user.session, rooms, names);
+                directory.depart(id, &mut user.session);
                 hang_up(user, &error, now);
             }
         }
@@ -292,7 +297,7 @@ impl Server {
             Ok(bytes) => bytes > 0,
             Err(e) => {
                 eprintln!("{id}: {e}");
-                depart(id, &mut user.session, rooms, names);
+                directory.depart(id, &mut user.session);
                 user.status = Status::Closed;
                 true
             }
@@ -316,92 +321,79 @@ impl Server {
     }
 }
 
-// ANCHOR: handle_line
-/// Handles one line from `id`: the name it asked for, or a chat message.
-fn handle_line(
-    id: UserId,
-    line: &[u8],
-    session: &mut Session,
-    rooms: &mut Arena<RoomId, Room>,
-    names: &mut HashSet<String>,
-    lobby: RoomId,
-) {
-    let Ok(text) = std::str::from_utf8(line) else {
-        tell(session, format_args!("error: {}", ChatError::InvalidUtf8));
-        return;
-    };
-    let text = text.trim();
-    let (Some(name), Some(room)) = (&session.name, session.room) else {
-        register(id, text, session, rooms, names, lobby);
-        return;
-    };
-    if text.is_empty() {
-        return;
-    }
-    let body = clean_text(text);
-    let message = text_line(Message {
-        from: name,
-        body: &body,
-    });
-    if let Some(room) = rooms.get(room) {
-        room.broadcast(id, &message);
-    }
-}
-// ANCHOR_END: handle_line
-
-/// Gives `id` the name it asked for and puts it in the lobby, or says why not.
-fn register(
-    id: UserId,
-    name: &str,
-    session: &mut Session,
-    rooms: &mut Arena<RoomId, Room>,
-    names: &mut HashSet<String>,
-    lobby: RoomId,
-) {
-    let checked = validate_name(name).and_then(|()| {
-        if names.insert(name.to_ascii_lowercase()) {
-            Ok(())
-        } else {
-            Err(ChatError::NameTaken(name.to_owned()))
+impl Directory {
+    // ANCHOR: handle_line
+    /// Handles one line from `id`: the name it asked for, or a chat message.
+    fn handle_line(&mut self, id: UserId, line: &[u8], session: &mut Session) {
+        let Ok(text) = std::str::from_utf8(line) else {
+            tell(session, format_args!("error: {}", ChatError::InvalidUtf8));
+            return;
+        };
+        let text = text.trim();
+        let (Some(name), Some(room)) = (&session.name, session.room) else {
+            self.register(id, text, session);
+            return;
+        };
+        if text.is_empty() {
+            return;
         }
-    });
-    if let Err(error) = checked {
-        tell(session, format_args!("error: {error}. what is your name?"));
-        return;
+        let body = clean_text(text);
+        let message = text_line(Message {
+            from: name,
+            body: &body,
+        });
+        if let Some(room) = self.rooms.get(room) {
+            room.broadcast(id, &message);
+        }
     }
-    let Some(room) = rooms.get_mut(lobby) else {
-        return;
-    };
-    tell(
-        session,
-        format_args!("welcome, {name}! you are in #{}", room.name()),
-    );
-    room.broadcast(
-        id,
-        &text_line(format_args!("* {name} joined #{}", room.name())),
-    );
-    room.add(id, &session.outbox);
-    session.name = Some(name.to_owned());
-    session.room = Some(lobby);
-}
+    // ANCHOR_END: handle_line
 
-/// Takes `id` out of its room and frees its name, telling the room.
-fn depart(
-    id: UserId,
-    session: &mut Session,
-    rooms: &mut Arena<RoomId, Room>,
-    names: &mut HashSet<String>,
-) {
-    let Some(name) = session.name.take() else {
-        return;
-    };
-    names.remove(&name.to_ascii_lowercase());
-    if let Some(room) = session.room.take().and_then(|room| rooms.get_mut(room)) {
-        room.remove(id);
+    /// Gives `id` the name it asked for and puts it in the lobby, or says why not.
+    fn register(&mut self, id: UserId, name: &str, session: &mut Session) {
+        let checked = validate_name(name).and_then(|()| {
+            if self.names.insert(name.to_ascii_lowercase()) {
+                Ok(())
+            } else {
+                Err(ChatError::NameTaken(name.to_owned()))
+            }
+        });
+        if let Err(error) = checked {
+            tell(session, format_args!("error: {error}. what is your name?"));
+            return;
+        }
+        let Some(room) = self.rooms.get_mut(self.lobby) else {
+            return;
+        };
+        tell(
+            session,
+            format_args!("welcome, {name}! you are in #{}", room.name()),
+        );
         room.broadcast(
             id,
-            &text_line(format_args!("* {name} left #{}", room.name())),
+            &text_line(format_args!("* {name} joined #{}", room.name())),
         );
+        room.add(id, &session.outbox);
+        session.name = Some(name.to_owned());
+        session.room = Some(self.lobby);
+    }
+
+    /// Takes `id` out of its room and frees its name, telling the room.
+    fn depart(&mut self, id: UserId, session: &mut Session) {
+        let Some(name) = session.name.take() else {
+            return;
+        };
+        self.names.remove(&name.to_ascii_lowercase());
+        if let Some(room) = session
+            .room
+            .take()
+            .and_then(|room| self.rooms.get_mut(room))
+        {
+            room.remove(id);
+            room.broadcast(
+                id,
+                &text_line(format_args!("* {name} left #{}", room.name())),
+            );
+        }
     }
 }
 
