@@ -1,0 +1,64 @@
+//! The library's error type (pattern 3).
+//!
+//! A library returns errors that callers can match on, so each failure is its own
+//! variant; `thiserror` writes the `Display` and `From` impls that would otherwise
+//! be boilerplate. The binary, which only reports errors, uses `anyhow` instead.
+
+use std::io;
+
+use thiserror::Error;
+
+use crate::FrameError;
+
+// ANCHOR: chat_error
+/// Everything that can go wrong with a client. The `Display` text is what the
+/// client is told, after `ERR:`.
+#[derive(Debug, Error)]
+pub enum ChatError {
+    /// An empty name.
+    #[error("the name is empty")]
+    EmptyName,
+    /// The name is longer than [`MAX_NAME_LEN`](crate::MAX_NAME_LEN).
+    #[error("a name is at most {max} bytes long")]
+    NameTooLong {
+        /// The limit that was exceeded.
+        max: usize,
+    },
+    /// The name contains something other than letters, digits, `_` and `-`.
+    #[error("a name may contain only letters, digits, '_' and '-'")]
+    InvalidName,
+    /// Someone connected already uses this name (compared ignoring case).
+    #[error("the name {0} is taken")]
+    NameTaken(String),
+    /// A room name that breaks the naming rule.
+    #[error("a room name is 1 to {max} bytes of letters, digits, '_' and '-'")]
+    InvalidRoom {
+        /// The longest allowed room name.
+        max: usize,
+    },
+    /// The user is in that room already.
+    #[error("you are already in {0}")]
+    AlreadyInRoom(String),
+    /// A frame other than `NICK` before the client has a name.
+    #[error("send NICK:<name> first")]
+    NoNameYet,
+    /// The line is not a frame; this includes lines that are too long.
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    /// The client sent nothing for too long.
+    #[error("no input for {secs} s")]
+    Idle {
+        /// How long the client was silent.
+        secs: u64,
+    },
+    /// The client does not read what is sent to it, and its queue is full.
+    #[error("you are not reading your messages; {limit} bytes are waiting")]
+    TooSlow {
+        /// The size of the queue that filled up, in bytes.
+        limit: usize,
+    },
+    /// The connection itself failed: reset by the peer, ...
+    #[error("connection error: {0}")]
+    Io(#[from] io::Error),
+}
+// ANCHOR_END: chat_error

@@ -1,0 +1,77 @@
+//! A room and its members.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use crate::UserId;
+use crate::outbox::Outbox;
+
+// ANCHOR: room
+/// A named room: who is in it, and how to reach each of them.
+pub struct Room {
+    name: String,
+    members: Vec<Member>,
+}
+
+/// One member, as the room sees it.
+struct Member {
+    id: UserId,
+    /// The member's outbox, shared with the member's `User` (pattern 6).
+    ///
+    /// `Weak`, not `Rc`: the user owns its outbox, and a room that still listed
+    /// a departed user must not keep that user's queue alive (pattern 5).
+    outbox: Weak<RefCell<Outbox>>,
+}
+// ANCHOR_END: room
+
+impl Room {
+    /// An empty room.
+    pub fn new(name: &str) -> Self {
+        Room {
+            name: name.to_owned(),
+            members: Vec::new(),
+        }
+    }
+
+    /// The room's name, without the `#`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether the room has no members.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// Adds a member who can be reached through `outbox`.
+    pub fn add(&mut self, id: UserId, outbox: &Rc<RefCell<Outbox>>) {
+        self.members.push(Member {
+            id,
+            outbox: Rc::downgrade(outbox),
+        });
+    }
+
+    /// Removes a member; does nothing if `id` is not one.
+    pub fn remove(&mut self, id: UserId) {
+        self.members.retain(|member| member.id != id);
+    }
+
+    // ANCHOR: broadcast
+    /// Queues `line` for every member except `sender`.
+    ///
+    /// Only `&self` is needed: each outbox is reached through its own
+    /// `RefCell`, so the caller may be holding `&mut` to the sender's `User`
+    /// (and its read buffer, where the text came from) at the same time.
+    pub fn broadcast(&self, sender: UserId, line: &Rc<str>) {
+        for member in &self.members {
+            if member.id == sender {
+                continue;
+            }
+            if let Some(outbox) = member.outbox.upgrade() {
+                // One pointer per member; the text itself is not copied.
+                outbox.borrow_mut().push(Rc::clone(line));
+            }
+        }
+    }
+    // ANCHOR_END: broadcast
+}
