@@ -1,0 +1,55 @@
+//! # Stage 4: commands
+//!
+//! The chat becomes something people use from `nc` or `telnet`: a line that
+//! starts with `/` is a command (`/join`, `/nick`, `/kick`, `/list`, `/rooms`,
+//! `/help`, `/quit`), anything else is chat text for the room. Messages pass
+//! through a chain of filters; limits come from a validated [`ServerConfig`];
+//! each user's place in the chat is a typestate [`Connection`](connection::Connection).
+//!
+//! New patterns: enum dispatch over [`Command`], closures stored as filters
+//! and returned by functions ([`filter`]), a builder whose `build` validates
+//! ([`ServerConfig::builder`]), and the typestate pattern ([`connection`]).
+//!
+//! ## Rules for untrusted input
+//! - A line longer than [`ServerConfig::max_line_len`] bytes gets
+//!   `error: a line is at most N bytes long, disconnecting` and the connection
+//!   is closed. Each client's read buffer has a fixed size.
+//! - A line that is not UTF-8 gets `error: the line is not valid UTF-8`.
+//! - `\r\n` (telnet) and `\n` (nc) both end a line; surrounding spaces are trimmed.
+//! - An empty line gets `error: nothing to send`; an unknown command, a missing
+//!   or extra argument gets an error naming the command's usage.
+//! - A name must be 1 to [`ServerConfig::max_name_len`] bytes of letters,
+//!   digits, `_` or `-`, and not in use (ignoring case); room names the same,
+//!   lowercase, at most 32 bytes.
+//! - Control characters in chat text, goodbyes and kick reasons are replaced
+//!   with U+FFFD; error messages quote what the client sent with escapes.
+//! - At most [`ServerConfig::max_users`] clients: the next one is told the
+//!   server is full and disconnected. At most [`ServerConfig::max_rooms`] rooms.
+//! - A client that does not read while [`ServerConfig::max_outbox_bytes`] pile
+//!   up for it is told so and disconnected; the others are not slowed.
+//! - A client silent for [`ServerConfig::idle_timeout`] is disconnected.
+//! - `/kick` works for admins anywhere, and for a room's operator (its member
+//!   present longest) in any room but the default one.
+
+pub mod arena;
+pub mod command;
+pub mod config;
+pub mod connection;
+mod error;
+pub mod filter;
+mod ids;
+mod inbox;
+mod lines;
+pub mod names;
+mod outbox;
+mod room;
+mod server;
+
+pub use command::{Command, CommandError, HELP, Input, parse_input};
+pub use config::{ConfigError, ServerConfig, ServerConfigBuilder};
+pub use error::ChatError;
+pub use filter::{FilterChain, Verdict};
+pub use ids::{RoomId, UserId};
+pub use lines::{LineError, Lines};
+pub use names::{NameError, validate_name, validate_room_name};
+pub use server::Server;
