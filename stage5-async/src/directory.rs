@@ -1,0 +1,233 @@
+//! What all connections share: the rooms, the names in use, the pending kicks.
+
+use std::collections::HashMap;
+
+use tokio::sync::oneshot;
+
+use crate::connection::{Connection, InRoom, Membership};
+use crate::room::Room;
+use crate::{ChatError, ServerConfig, UserId, validate_name, validate_room_name};
+
+/// What a kicked client's task is told through its kick channel.
+#[derive(Debug)]
+pub struct Kick {
+    /// Who kicked.
+    pub by: String,
+    /// Why, or empty.
+    pub reason: String,
+}
+
+// ANCHOR: directory
+/// Who is where. One `Directory` lives behind the server's `Mutex`; every
+/// method here is quick and never waits for I/O, so the lock is never held
+/// across an `.await`.
+pub struct Directory {
+    config: ServerConfig,
+    /// Every room by name.
+    rooms: HashMap<String, Room>,
+    /// Each connected user's id by lowercased name, so that `Alice` cannot
+    /// pose as `alice` and `/kick` can find its target.
+    names: HashMap<String, UserId>,
+    /// How to reach each named user's task when it is kicked: a one-shot
+    /// channel, because a user is kicked at most once.
+    kicks: HashMap<UserId, oneshot::Sender<Kick>>,
+}
+// ANCHOR_END: directory
+
+impl Directory {
+    /// A directory with only the default room.
+    pub fn new(config: ServerConfig) -> Self {
+        let default_room = Room::new(config.default_room(), config.room_buffer());
+        let rooms = HashMap::from([(config.default_room().to_owned(), default_room)]);
+        Directory {
+            config,
+            rooms,
+            names: HashMap::new(),
+            kicks: HashMap::new(),
+        }
+    }
+
+    /// Claims `name` for `id` and adds it to the default room. The receiver
+    /// tells the user's task if it is kicked.
+    pub fn register(
+        &mut self,
+        id: UserId,
+        name: &str,
+    ) -> Result<(Membership, oneshot::Receiver<Kick>), ChatError> {
+        validate_name(name, self.config.max_name_len()).map_err(ChatError::BadName)?;
+        self.claim_name(id, name)?;
+        let (kick, kicked) = oneshot::channel();
+        self.kicks.insert(id, kick);
+        let room = self.config.default_room().to_owned();
+        Ok((self.enter(id, name, &room), kicked))
+    }
+
+    /// Changes a member's name and tells the room.
+    pub fn rename(&mut self, member: &mut Connection<InRoom>, new: &str) -> Result<(), ChatError> {
+        validate_name(new, self.config.max_name_len()).map_err(ChatError::BadName)?;
+        let old = member.name().to_owned();
+        // Changing only the case of one's own name must not look "taken".
+        if !old.eq_ignore_ascii_case(new) {
+            self.claim_name(member.id(), new)?;
+            self.names.remove(&old.to_ascii_lowercase());
+        }
+        member.rename(new.to_owned());
+        if let Some(room) = self.rooms.get_mut(member.room()) {
+            room.rename(member.id(), new);
+            room.announce(member.id(), format!("* {old} is now known as {new}\n"));
+        }
+        Ok(())
+    }
+
+    /// Moves a member to `room`, creating it if nobody is in it yet.
+    pub fn join(&mut self, member: &mut Connection<InRoom>, room: &str) -> Result<(), ChatError> {
+        validate_room_name(room).map_err(ChatError::BadRoom)?;
+        if member.room() == room {
+            return Err(ChatError::AlreadyInRoom(room.to_owned()));
+        }
+        if !self.rooms.contains_key(room) {
+            // Leaving a room where one is alone removes that room.
+            let current = self.rooms.get(member.room()).map_or(0, Room::len);
+            let frees_one = current == 1 && member.room() != self.config.default_room();
+            let max = self.config.max_rooms();
+            if self.rooms.len() - usize::from(frees_one) >= max {
+                return Err(ChatError::TooManyRooms { max });
+            }
+        }
+        self.remove_from_room(member, "");
+        let membership = self.enter(member.id(), member.name(), room);
+        member.move_to(membership);
+        Ok(())
+    }
+
+    /// `/list`: who is in the member's room.
+    pub fn list(&self, member: &Connection<InRoom>) -> String {
+        let names: Vec<&str> = self
+            .rooms
+            .get(member.room())
+            .map(|room| room.names().collect())
+            .unwrap_or_default();
+        format!("* in #{}: {}", member.room(), names.join(", "))
+    }
+
+    /// `/rooms`: every room with its member count, sorted by name.
+    pub fn rooms(&self) -> String {
+        let mut rooms: Vec<(&str, usize)> = self
+            .rooms
+            .values()
+            .map(|room| (room.name(), room.len()))
+            .collect();
+        rooms.sort_unstable();
+        let listed: Vec<String> = rooms
+            .iter()
+            .map(|(name, members)| format!("#{name} ({members})"))
+            .collect();
+        format!("* rooms: {}", listed.join(", "))
+    }
+
+    // ANCHOR: kick
+    /// Decides a `/kick`: admins may kick anyone; in any room but the default
+    /// one, the member present longest (the operator) may kick the others.
+    /// The target's own task is told, and leaves by itself.
+    pub fn kick(
+        &mut self,
+        kicker: &Connection<InRoom>,
+        target_name: &str,
+        reason: &str,
+    ) -> Result<(), ChatError> {
+        let &target = self
+            .names
+            .get(&target_name.to_ascii_lowercase())
+            .ok_or_else(|| ChatError::NoSuchUser(target_name.to_owned()))?;
+        if target == kicker.id() {
+            return Err(ChatError::KickSelf);
+        }
+        let is_admin = self
+            .config
+            .admins()
+            .iter()
+            .any(|admin| admin.eq_ignore_ascii_case(kicker.name()));
+        if !is_admin {
+            let room = self
+                .rooms
+                .get(kicker.room())
+                .ok_or_else(|| ChatError::NotInYourRoom(target_name.to_owned()))?;
+            if !room.contains(target) {
+                return Err(ChatError::NotInYourRoom(target_name.to_owned()));
+            }
+            if kicker.room() == self.config.default_room() {
+                return Err(ChatError::AdminsOnly(room.name().to_owned()));
+            }
+            if room.operator() != Some(kicker.id()) {
+                return Err(ChatError::OperatorOnly {
+                    room: room.name().to_owned(),
+                    operator: room.names().next().unwrap_or_default().to_owned(),
+                });
+            }
+        }
+        if let Some(kick) = self.kicks.remove(&target) {
+            // If the target's task has just ended, nobody is left to tell.
+            let _ = kick.send(Kick {
+                by: kicker.name().to_owned(),
+                reason: reason.to_owned(),
+            });
+        }
+        Ok(())
+    }
+    // ANCHOR_END: kick
+
+    /// Takes a member out of the chat: out of its room (telling the room, with
+    /// `reason` if any), its name freed.
+    pub fn depart(&mut self, member: Connection<InRoom>, reason: &str) {
+        self.remove_from_room(&member, reason);
+        self.kicks.remove(&member.id());
+        let member = member.leave();
+        self.names.remove(&member.name().to_ascii_lowercase());
+    }
+
+    /// Reserves a valid `name` for `id`, unless someone has it already.
+    fn claim_name(&mut self, id: UserId, name: &str) -> Result<(), ChatError> {
+        let key = name.to_ascii_lowercase();
+        if self.names.contains_key(&key) {
+            return Err(ChatError::NameTaken(name.to_owned()));
+        }
+        self.names.insert(key, id);
+        Ok(())
+    }
+
+    /// Adds `id` to `room`, creating it if needed, and tells the members
+    /// already there.
+    fn enter(&mut self, id: UserId, name: &str, room: &str) -> Membership {
+        let buffer = self.config.room_buffer();
+        let target = self
+            .rooms
+            .entry(room.to_owned())
+            .or_insert_with(|| Room::new(room, buffer));
+        target.announce(id, format!("* {name} joined #{room}\n"));
+        let (sender, receiver) = target.add(id, name);
+        Membership {
+            room: room.to_owned(),
+            sender,
+            receiver,
+        }
+    }
+
+    /// Takes a member out of its room, tells the room, and removes the room
+    /// if it is now empty; the default room always stays.
+    fn remove_from_room(&mut self, member: &Connection<InRoom>, reason: &str) {
+        let Some(room) = self.rooms.get_mut(member.room()) else {
+            return;
+        };
+        room.remove(member.id());
+        let name = member.name();
+        let notice = if reason.is_empty() {
+            format!("* {name} left #{}\n", room.name())
+        } else {
+            format!("* {name} left #{} ({reason})\n", room.name())
+        };
+        room.announce(member.id(), notice);
+        if room.is_empty() && member.room() != self.config.default_room() {
+            self.rooms.remove(member.room());
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! Starts the stage 5 chat server.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use stage5_async::filter::{FilterChain, flood_guard, mask_words, max_length};
+use stage5_async::{ServerConfig, run};
+use tokio::net::TcpListener;
+
+/// A chat server on tokio: a task per client, a broadcast channel per room.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Address to listen on, as HOST:PORT.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: String,
+    /// Most users connected at once.
+    #[arg(long, default_value_t = ServerConfig::default().max_users())]
+    max_users: usize,
+    /// Most rooms at once, the default room included.
+    #[arg(long, default_value_t = ServerConfig::default().max_rooms())]
+    max_rooms: usize,
+    /// Longest line a client may send, in bytes.
+    #[arg(long, default_value_t = ServerConfig::default().max_line_len())]
+    max_line_len: usize,
+    /// Disconnect a client silent for this many seconds.
+    #[arg(long, default_value_t = ServerConfig::default().idle_timeout().as_secs())]
+    idle_timeout_secs: u64,
+    /// Messages each room keeps for members that are behind.
+    #[arg(long, default_value_t = ServerConfig::default().room_buffer())]
+    room_buffer: usize,
+    /// Disconnect a client whose socket accepts nothing for this many seconds.
+    #[arg(long, default_value_t = ServerConfig::default().write_timeout().as_secs())]
+    write_timeout_secs: u64,
+    /// Message of the day, shown to each user after they pick a name.
+    #[arg(long)]
+    motd: Option<String>,
+    /// A user allowed to /kick anyone (repeat for several).
+    #[arg(long = "admin", value_name = "NAME")]
+    admins: Vec<String>,
+    /// A word to mask with asterisks in chat (repeat for several).
+    #[arg(long = "mask", value_name = "WORD")]
+    masked: Vec<String>,
+    /// Longest chat message, in characters.
+    #[arg(long, default_value_t = 400)]
+    max_message_chars: usize,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    // The builder checks every value at once; `?` shows all the problems.
+    let mut config = ServerConfig::builder()
+        .max_users(args.max_users)
+        .max_rooms(args.max_rooms)
+        .max_line_len(args.max_line_len)
+        .idle_timeout(Duration::from_secs(args.idle_timeout_secs))
+        .room_buffer(args.room_buffer)
+        .write_timeout(Duration::from_secs(args.write_timeout_secs));
+    if let Some(motd) = args.motd {
+        config = config.motd(motd);
+    }
+    for admin in args.admins {
+        config = config.admin(admin);
+    }
+    let config = config.build()?;
+
+    let mut filters = FilterChain::default();
+    filters.push(max_length(args.max_message_chars));
+    if !args.masked.is_empty() {
+        filters.push(mask_words(args.masked));
+    }
+    filters.push(flood_guard(3));
+
+    let listener = TcpListener::bind(&args.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.addr))?;
+    println!("stage5-async listening on {}", listener.local_addr()?);
+    run(listener, config, filters).await;
+    Ok(())
+}

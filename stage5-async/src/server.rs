@@ -1,0 +1,83 @@
+//! The accept loop and the state every client's task shares.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::directory::Directory;
+use crate::{FilterChain, ServerConfig, client};
+
+// ANCHOR: shared
+/// What every client's task shares, behind one `Arc` (pattern 19).
+///
+/// Stage 4 kept this on one thread in `Rc`s and `RefCell`s. tokio runs tasks
+/// on several threads and `tokio::spawn` demands `Send + 'static`: a task may
+/// move to another thread, and may outlive whoever spawned it. So: `Arc`
+/// instead of `Rc`, and a `Mutex` instead of a `RefCell`.
+pub struct Shared {
+    /// The limits, read-only: no lock needed.
+    pub config: ServerConfig,
+    /// The filters, shared read-only (a filter with state locks it itself).
+    pub filters: FilterChain,
+    /// Rooms and names.
+    ///
+    /// A `std::sync::Mutex`, not tokio's: it is locked for a few microseconds
+    /// and never across an `.await`, where a blocking lock is the fast choice.
+    /// Not an `RwLock`: most uses change the directory (join, leave, rename),
+    /// so readers sharing the lock would rarely help, and a chat message needs
+    /// no lock at all (it goes through the room's channel).
+    directory: Mutex<Directory>,
+}
+// ANCHOR_END: shared
+
+impl Shared {
+    /// Locks the directory for the length of one statement or block.
+    pub fn directory(&self) -> MutexGuard<'_, Directory> {
+        // A task that panicked while holding the lock "poisons" it. Every
+        // change to the directory is a few plain assignments, and the server
+        // should go on serving the others, so the lock is taken anyway.
+        self.directory
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+// ANCHOR: run
+/// Serves clients forever: a task per client.
+pub async fn run(listener: TcpListener, config: ServerConfig, filters: FilterChain) {
+    // One permit per allowed user; each client's task holds one.
+    let places = Arc::new(Semaphore::new(config.max_users()));
+    let shared = Arc::new(Shared {
+        directory: Mutex::new(Directory::new(config.clone())),
+        config,
+        filters,
+    });
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(connection) => connection,
+            Err(error) => {
+                // Typically "too many open files": back off instead of spinning.
+                eprintln!("accept failed: {error}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(place) = Arc::clone(&places).try_acquire_owned() else {
+            let max = shared.config.max_users();
+            // A fresh socket's send buffer is empty, so this short write
+            // completes at once; then the socket is dropped and closed.
+            let refusal = format!("error: the server is full ({max} users); try again later\n");
+            let _ = stream.try_write(refusal.as_bytes());
+            continue;
+        };
+        // Chat lines are small and latency matters: send each at once.
+        let _ = stream.set_nodelay(true);
+        eprintln!("{peer} connected");
+        // The task gets its own handle on the shared state: `Arc::clone`
+        // makes the task `'static`, as `tokio::spawn` requires.
+        tokio::spawn(client::serve(Arc::clone(&shared), stream, place));
+    }
+}
+// ANCHOR_END: run
