@@ -5,6 +5,7 @@
 //! be boilerplate. The binary, which only reports errors, uses `anyhow` instead.
 
 use std::io;
+use std::time::Duration;
 
 use thiserror::Error;
 
@@ -40,10 +41,10 @@ pub enum ChatError {
         max: usize,
     },
     /// The client sent nothing for too long.
-    #[error("no input for {secs} s")]
+    #[error("no input for {after:?}")]
     Idle {
         /// How long the client was silent.
-        secs: u64,
+        after: Duration,
     },
     /// The connection itself failed: reset by the peer, a write timed out, ...
     #[error("connection error: {0}")]

@@ -86,7 +86,7 @@ fn serve_client(stream: &TcpStream, user: UserId, limits: &Limits) -> Result<(),
             Ok(false) => return Ok(()),
             Err(ChatError::Io(e)) if is_timeout(&e) => {
                 let idle = ChatError::Idle {
-                    secs: limits.idle_timeout.as_secs(),
+                    after: limits.idle_timeout,
                 };
                 // The client may be gone already; the notice is best effort.
                 let _ = writeln!(writer, "error: {idle}, disconnecting");

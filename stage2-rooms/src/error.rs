@@ -5,6 +5,7 @@
 //! be boilerplate. The binary, which only reports errors, uses `anyhow` instead.
 
 use std::io;
+use std::time::Duration;
 
 use thiserror::Error;
 
@@ -38,13 +39,15 @@ pub enum ChatError {
         max: usize,
     },
     /// The client sent nothing for too long.
-    #[error("no input for {secs} s")]
+    #[error("no input for {after:?}")]
     Idle {
         /// How long the client was silent.
-        secs: u64,
+        after: Duration,
     },
-    /// The client does not read what is sent to it, and its queue is full.
-    #[error("you are not reading your messages; {limit} bytes are waiting")]
+    /// The client reads more slowly than its room talks, and its queue is
+    /// full. (A client flooding the room can cause this for honest readers;
+    /// stage 6 limits how fast each client may send.)
+    #[error("you are reading too slowly; {limit} bytes are waiting")]
     TooSlow {
         /// The size of the queue that filled up, in bytes.
         limit: usize,

@@ -51,6 +51,9 @@ const IDLE_SLEEP: Duration = Duration::from_millis(2);
 /// How long a client being disconnected gets to read its last line.
 const LINGER: Duration = Duration::from_secs(1);
 
+/// How long to stop accepting after `accept` fails (out of file descriptors).
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
 /// The name of the room every user joins first.
 pub const LOBBY: &str = "lobby";
 
@@ -112,6 +115,8 @@ pub struct Server {
     directory: Directory,
     /// The users to visit in this pass; kept between passes to reuse its memory.
     pass: Vec<UserId>,
+    /// No `accept` before this moment; set after `accept` fails.
+    accept_paused_until: Instant,
 }
 
 /// Who is where: the rooms, and the names in use.
@@ -143,6 +148,7 @@ impl Server {
                 lobby,
             },
             pass: Vec::new(),
+            accept_paused_until: Instant::now(),
         })
     }
 
@@ -178,14 +184,19 @@ impl Server {
     // ANCHOR_END: run
 
     fn accept_new(&mut self, now: Instant) -> bool {
+        if now < self.accept_paused_until {
+            return false;
+        }
         let mut accepted = false;
         loop {
             let (stream, peer) = match self.listener.accept() {
                 Ok(connection) => connection,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return accepted,
                 Err(e) => {
-                    // Typically "too many open files": try again next pass.
+                    // Typically "too many open files". Retrying on every pass
+                    // would spin and flood the log: pause accepting a while.
                     eprintln!("accept failed: {e}");
+                    self.accept_paused_until = now + ACCEPT_BACKOFF;
                     return accepted;
                 }
             };
@@ -282,8 +293,9 @@ impl Server {
             let error = if user.session.outbox.borrow().is_overflowed() {
                 Some(ChatError::TooSlow { limit })
             } else if now.duration_since(user.last_heard) >= limits.idle_timeout {
-                let secs = limits.idle_timeout.as_secs();
-                Some(ChatError::Idle { secs })
+                Some(ChatError::Idle {
+                    after: limits.idle_timeout,
+                })
             } else {
                 None
             };

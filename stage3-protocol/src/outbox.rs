@@ -39,12 +39,14 @@ impl Outbox {
     ///
     /// A client that does not read would make the queue grow without bound, so
     /// past the limit the line is dropped and the queue marked as overflowed;
-    /// the server then disconnects that client and tells it why.
+    /// the server then disconnects that client and tells it why. An empty
+    /// queue always takes the line: the limit bounds a backlog, and a single
+    /// line, however long, is none.
     pub fn push(&mut self, line: Rc<str>) {
         if self.overflowed {
             return;
         }
-        if self.queued + line.len() > self.limit {
+        if !self.lines.is_empty() && self.queued + line.len() > self.limit {
             self.overflowed = true;
             return;
         }
@@ -152,6 +154,15 @@ mod tests {
         assert_eq!(outbox.write_to(&mut socket).unwrap(), 4);
         assert_eq!(socket.taken, b"hello\nworld\n");
         assert!(outbox.is_empty());
+    }
+
+    #[test]
+    fn an_empty_queue_takes_a_line_longer_than_the_limit() {
+        let mut outbox = Outbox::new(4);
+        outbox.push("a long line\n".into());
+        assert!(!outbox.is_overflowed());
+        outbox.push("x\n".into());
+        assert!(outbox.is_overflowed());
     }
 
     #[test]

@@ -30,6 +30,9 @@ const IDLE_SLEEP: Duration = Duration::from_millis(2);
 /// How long a client being disconnected gets to read its last line.
 const LINGER: Duration = Duration::from_secs(1);
 
+/// How long to stop accepting after `accept` fails (out of file descriptors).
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
 // ANCHOR: user
 /// One connected client.
 struct User {
@@ -116,6 +119,8 @@ pub struct Server {
     directory: Directory,
     /// The users to visit in this pass; kept between passes to reuse its memory.
     pass: Vec<UserId>,
+    /// No `accept` before this moment; set after `accept` fails.
+    accept_paused_until: Instant,
 }
 
 /// Who is where, and the rules they play by.
@@ -171,6 +176,7 @@ impl Server {
                 kicks: Vec::new(),
             },
             pass: Vec::new(),
+            accept_paused_until: Instant::now(),
         })
     }
 
@@ -207,14 +213,19 @@ impl Server {
     // ANCHOR_END: run
 
     fn accept_new(&mut self, now: Instant) -> bool {
+        if now < self.accept_paused_until {
+            return false;
+        }
         let mut accepted = false;
         loop {
             let (mut stream, peer) = match self.listener.accept() {
                 Ok(connection) => connection,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return accepted,
                 Err(e) => {
-                    // Typically "too many open files": try again next pass.
+                    // Typically "too many open files". Retrying on every pass
+                    // would spin and flood the log: pause accepting a while.
                     eprintln!("accept failed: {e}");
+                    self.accept_paused_until = now + ACCEPT_BACKOFF;
                     return accepted;
                 }
             };
@@ -371,8 +382,9 @@ impl Server {
                 let limit = config.max_outbox_bytes();
                 Some(ChatError::TooSlow { limit })
             } else if now.duration_since(user.last_heard) >= config.idle_timeout() {
-                let secs = config.idle_timeout().as_secs();
-                Some(ChatError::Idle { secs })
+                Some(ChatError::Idle {
+                    after: config.idle_timeout(),
+                })
             } else {
                 None
             };

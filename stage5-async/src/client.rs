@@ -210,10 +210,9 @@ impl Client {
                 // Our own membership holds a sender, so the channel stays open.
                 Event::Delivery(Err(RecvError::Closed)) => Ok(()),
                 Event::Kicked(kick) => Err(Ending::Kicked(kick)),
-                Event::Idle => {
-                    let secs = self.shared.config.idle_timeout().as_secs();
-                    Err(Ending::Refused(ChatError::Idle { secs }))
-                }
+                Event::Idle => Err(Ending::Refused(ChatError::Idle {
+                    after: self.shared.config.idle_timeout(),
+                })),
             };
             if let Err(ending) = outcome {
                 return (member, ending);
@@ -273,8 +272,9 @@ impl Client {
         let read = tokio::select! {
             read = self.inbox.read_from(&mut self.reader) => read,
             () = sleep_until(self.idle_deadline) => {
-                let secs = self.shared.config.idle_timeout().as_secs();
-                return Err(Ending::Refused(ChatError::Idle { secs }));
+                return Err(Ending::Refused(ChatError::Idle {
+                    after: self.shared.config.idle_timeout(),
+                }));
             }
         };
         match read {
@@ -403,9 +403,7 @@ async fn write(writer: &mut OwnedWriteHalf, shared: &Shared, text: &str) -> Resu
     let limit = shared.config.write_timeout();
     match timeout(limit, writer.write_all(text.as_bytes())).await {
         Ok(written) => Ok(written?),
-        Err(_) => Err(ChatError::TooSlow {
-            secs: limit.as_secs(),
-        }),
+        Err(_) => Err(ChatError::TooSlow { after: limit }),
     }
 }
 

@@ -5,6 +5,7 @@
 //! be boilerplate. The binary, which only reports errors, uses `anyhow` instead.
 
 use std::io;
+use std::time::Duration;
 
 use thiserror::Error;
 
@@ -67,16 +68,16 @@ pub enum ChatError {
     #[error("message not sent: {0}")]
     Blocked(String),
     /// The client sent nothing for too long.
-    #[error("no input for {secs} s")]
+    #[error("no input for {after:?}")]
     Idle {
         /// How long the client was silent.
-        secs: u64,
+        after: Duration,
     },
     /// The client's socket accepted nothing for too long: it is not reading.
-    #[error("you have not read anything for {secs} s")]
+    #[error("you have not read anything for {after:?}")]
     TooSlow {
         /// How long the write waited.
-        secs: u64,
+        after: Duration,
     },
     /// The connection itself failed: reset by the peer, ...
     #[error("connection error: {0}")]

@@ -493,7 +493,7 @@ fn a_silent_client_is_disconnected_after_the_idle_timeout() {
     let server = start_with(config, FilterChain::default());
     let mut silent = server.connect("silent");
     silent.expect("welcome! what is your name?");
-    silent.expect("error: no input for 0 s, disconnecting");
+    silent.expect("error: no input for 300ms, disconnecting");
     silent.expect_closed();
 }
 

@@ -1,12 +1,18 @@
 //! Running a stage's real binary as a child process.
 
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 
+use crate::client::ServerWatch;
 use crate::{Client, read_timeout};
+
+/// How many of the child's last stderr lines a failure report shows.
+const KEPT_STDERR_LINES: usize = 12;
 
 /// A stage's binary started with `--addr 127.0.0.1:0`, killed when dropped.
 ///
@@ -16,6 +22,7 @@ pub struct ChildServer {
     stage: &'static str,
     child: Child,
     addr: SocketAddr,
+    watch: ServerWatch,
 }
 
 impl ChildServer {
@@ -26,10 +33,31 @@ impl ChildServer {
             .args(["--addr", "127.0.0.1:0"])
             .args(extra_args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("[{stage}] cannot start {binary}: {e}"));
         let stdout = child.stdout.take().expect("stdout was piped");
+        let stderr = child.stderr.take().expect("stderr was piped");
+
+        // Keep the last lines of stderr (a panic message, say) for failure
+        // reports; its end means the process has exited.
+        let watch = ServerWatch {
+            stopped: Arc::new(AtomicBool::new(false)),
+            log: Some(Arc::new(Mutex::new(VecDeque::new()))),
+        };
+        let (stopped, log) = (Arc::clone(&watch.stopped), watch.log.clone());
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(log) = &log {
+                    let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
+                    if log.len() == KEPT_STDERR_LINES {
+                        log.pop_front();
+                    }
+                    log.push_back(line);
+                }
+            }
+            stopped.store(true, Ordering::SeqCst);
+        });
 
         // Read the first line on a helper thread so that a silent binary
         // times out instead of hanging the test.
@@ -57,7 +85,12 @@ impl ChildServer {
             .unwrap_or_else(|| {
                 panic!("[{stage}] expected \"{stage} listening on <addr>\", got {line:?}")
             });
-        ChildServer { stage, child, addr }
+        ChildServer {
+            stage,
+            child,
+            addr,
+            watch,
+        }
     }
 
     /// Where the child listens.
@@ -67,7 +100,7 @@ impl ChildServer {
 
     /// Connects a client; `who` names it in failure messages.
     pub fn connect(&self, who: &str) -> Client {
-        Client::connect(self.stage, who, self.addr, None)
+        Client::connect(self.stage, who, self.addr, self.watch.clone())
     }
 }
 

@@ -1,10 +1,11 @@
 //! A line client with a timeout on every read and learner-friendly failures.
 
+use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::read_timeout;
@@ -15,10 +16,23 @@ pub enum Received {
     /// A complete line, without its `\n` or `\r\n`. Bytes that are not UTF-8
     /// are shown as U+FFFD.
     Line(String),
-    /// The server closed the connection (or reset it).
+    /// The server closed the connection gracefully.
     Closed,
+    /// The server reset the connection: the kernel discards what it had not
+    /// yet delivered, so a last line may be lost. A server causes this by
+    /// closing a socket that still has unread input.
+    Reset,
     /// Nothing complete arrived before the deadline.
     TimedOut,
+}
+
+/// What a failure report can say about the server itself.
+#[derive(Clone)]
+pub(crate) struct ServerWatch {
+    /// Raised when the server thread or process has stopped.
+    pub(crate) stopped: Arc<AtomicBool>,
+    /// The last lines a child process wrote to stderr.
+    pub(crate) log: Option<Arc<Mutex<VecDeque<String>>>>,
 }
 
 /// One connection to the server under test, named after the user it plays.
@@ -33,16 +47,16 @@ pub struct Client {
     received: Vec<String>,
     hint: Option<String>,
     timeout: Duration,
-    server_stopped: Option<Arc<AtomicBool>>,
+    server: ServerWatch,
 }
 
 impl Client {
-    /// Connects to `addr`; prefer [`TestServer::connect`](crate::TestServer::connect).
-    pub fn connect(
+    /// Connects to `addr`; tests use [`TestServer::connect`](crate::TestServer::connect).
+    pub(crate) fn connect(
         stage: &'static str,
         who: &str,
         addr: SocketAddr,
-        server_stopped: Option<Arc<AtomicBool>>,
+        server: ServerWatch,
     ) -> Client {
         let timeout = read_timeout();
         let stream = TcpStream::connect_timeout(&addr, timeout)
@@ -63,7 +77,7 @@ impl Client {
             received: Vec::new(),
             hint: None,
             timeout,
-            server_stopped,
+            server,
         }
     }
 
@@ -130,6 +144,7 @@ impl Client {
                 Ok(_) => {}
                 Err(e) if is_timeout(&e) => return Received::TimedOut,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if is_reset(&e) => return Received::Reset,
                 Err(_) => return Received::Closed,
             }
         }
@@ -177,14 +192,10 @@ impl Client {
     pub fn expect_closed(&mut self) {
         match self.recv() {
             Received::Closed => {}
-            Received::Line(line) => self.fail(
-                "the server to close the connection",
-                &format!("the line {line:?} arrived"),
-            ),
-            Received::TimedOut => self.fail(
-                "the server to close the connection",
-                &format!("it stayed open for {:?}", self.timeout),
-            ),
+            other => {
+                let got = self.describe(&other);
+                self.fail("the server to close the connection", &got)
+            }
         }
     }
 
@@ -195,10 +206,10 @@ impl Client {
             match self.recv() {
                 Received::Line(line) => lines.push(line),
                 Received::Closed => return lines,
-                Received::TimedOut => self.fail(
-                    "the server to close the connection",
-                    &format!("it stayed open for {:?}", self.timeout),
-                ),
+                other => {
+                    let got = self.describe(&other);
+                    self.fail("the server to close the connection", &got)
+                }
             }
         }
     }
@@ -219,6 +230,10 @@ impl Client {
         match received {
             Received::Line(line) => format!("the line {line:?} arrived"),
             Received::Closed => "the server closed the connection".to_owned(),
+            Received::Reset => "the server reset the connection (a reset can destroy the \
+                                last lines; close gracefully: shut down the write side, \
+                                then drain the client's input)"
+                .to_owned(),
             Received::TimedOut if self.partial.is_empty() => {
                 format!("nothing arrived within {:?}", self.timeout)
             }
@@ -240,13 +255,20 @@ impl Client {
         if let Some(hint) = &self.hint {
             let _ = writeln!(report, "  hint: {hint}");
         }
-        if let Some(stopped) = &self.server_stopped
-            && stopped.load(Ordering::SeqCst)
-        {
+        if self.server.stopped.load(Ordering::SeqCst) {
             let _ = writeln!(
                 report,
-                "  note: the server thread has stopped; look above for its panic message"
+                "  note: the server has stopped; look for its panic message"
             );
+        }
+        if let Some(log) = &self.server.log {
+            let log = log.lock().unwrap_or_else(|e| e.into_inner());
+            if !log.is_empty() {
+                let _ = writeln!(report, "  the server's last stderr lines:");
+                for line in log.iter() {
+                    let _ = writeln!(report, "    {line}");
+                }
+            }
         }
         panic!("{report}");
     }
@@ -298,6 +320,13 @@ fn describe_bytes(bytes: &[u8]) -> String {
         Ok(text) => format!("(raw) {}", shorten(text)),
         Err(_) => format!("(raw, not UTF-8) {:?}", &bytes[..bytes.len().min(32)]),
     }
+}
+
+fn is_reset(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+    )
 }
 
 fn is_timeout(error: &io::Error) -> bool {

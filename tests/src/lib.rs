@@ -12,7 +12,7 @@
 //! [stage2-rooms] bob expected the line "<alice> hello"
 //!   but nothing arrived within 5s
 //!   bob sent:     "bob"
-//!   bob received: "welcome, bob! you are in #lobby" | "* alice is here"
+//!   bob received: "welcome, bob! you are in #lobby" | "* alice joined #lobby"
 //!   hint: a message goes to every member of the sender's room except the sender
 //! ```
 

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
 use crate::Client;
+use crate::client::ServerWatch;
 
 /// A server running on its own thread in the test process, on a free port.
 ///
@@ -54,7 +55,11 @@ impl TestServer {
 
     /// Connects a client; `who` names it in failure messages (use the chat name).
     pub fn connect(&self, who: &str) -> Client {
-        Client::connect(self.stage, who, self.addr, Some(Arc::clone(&self.stopped)))
+        let watch = ServerWatch {
+            stopped: Arc::clone(&self.stopped),
+            log: None,
+        };
+        Client::connect(self.stage, who, self.addr, watch)
     }
 }
 
