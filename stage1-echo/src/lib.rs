@@ -11,13 +11,16 @@
 //!
 //! ## Rules for untrusted input
 //! - A line longer than [`Limits::max_line_len`] bytes is refused with an error
-//!   reply and the connection is closed; the server never buffers more than that.
+//!   reply and the connection is closed. Memory per client stays bounded: the
+//!   reader's fixed 8 KiB buffer plus one line of at most that length.
 //! - A line that is not UTF-8 gets `error: the line is not valid UTF-8`.
 //! - `\r\n` (telnet) and `\n` (nc) both end a line.
 //! - A line without `:`, with an empty or invalid name, or with an empty message
 //!   gets an error reply naming the problem; the connection stays open.
 //! - A client silent for [`Limits::idle_timeout`] or not reading its replies for
-//!   [`Limits::write_timeout`] is disconnected, so it cannot hold the server.
+//!   [`Limits::write_timeout`] is disconnected. The timeouts apply to each read
+//!   and write, so a client that trickles a byte at a time can still keep a
+//!   one-at-a-time server to itself: stage 2 stops serving one at a time.
 //! - A client that disconnects at any point only ends its own session.
 
 mod error;

@@ -17,7 +17,8 @@
 //!   with one) gets `error: a line is at most N bytes long, disconnecting` and
 //!   the connection is closed. Each client's read buffer has a fixed size.
 //! - A line that is not UTF-8 gets `error: the line is not valid UTF-8`.
-//! - `\r\n` (telnet) and `\n` (nc) both end a line; surrounding spaces are trimmed.
+//! - `\r\n` (telnet) and `\n` (nc) both end a line; an unfinished last line
+//!   is dropped when the client closes the connection. Surrounding spaces are trimmed.
 //! - A name must be 1 to 32 bytes of letters, digits, `_` or `-`, and not in use
 //!   (ignoring case); otherwise `error: <why>. what is your name?` and the
 //!   client may try again.

@@ -22,9 +22,10 @@
 //! - A line that is not UTF-8, has no `:`, has an unknown type or lacks a
 //!   required payload gets an `ERR:` naming the problem; the next line is
 //!   handled normally.
-//! - `\r\n` (telnet) and `\n` (nc) both end a line; payloads are trimmed.
-//! - Any frame but `NICK` before the client has a name gets `ERR:send
-//!   NICK:<name> first`.
+//! - `\r\n` (telnet) and `\n` (nc) both end a line; an unfinished last line
+//!   is dropped when the client closes the connection. Payloads are trimmed.
+//! - Any frame but `NICK` or `QUIT` before the client has a name gets
+//!   `ERR:send NICK:<name> first`.
 //! - Names and room names must be 1 to 32 bytes of letters, digits, `_` or
 //!   `-`; names must not be in use (ignoring case). Otherwise `ERR:<why>`.
 //! - Control characters in message text and quit reasons are replaced with

@@ -268,10 +268,12 @@ impl Server {
             }
         }
         // ANCHOR: frames
-        // A QUIT or a line too long ends the connection, which needs all of
-        // `user`, so the loop only remembers it. The QUIT frame borrows the
-        // inbox, which `consume` is about to change: `into_owned` (pattern 13)
-        // gives it a life of its own.
+        // A QUIT or a line too long ends the connection. The loop only notes
+        // it, and the hang-up happens in one place below, after the inbox is
+        // consumed. That choice makes the QUIT frame outlive the buffer it
+        // borrows, which `consume` changes: `into_owned` (pattern 13) lets it.
+        // (Handling QUIT inside the loop would need no copy; the price would be
+        // a hang-up written twice.)
         let mut ending: Option<Result<Frame<'static>, FrameError>> = None;
         // `frames` borrows `user.inbox` while the handlers change
         // `user.session`: the split borrow again, one level down.

@@ -16,8 +16,8 @@ use thiserror::Error;
 
 use crate::names::{validate_name, validate_room_name};
 
-/// Allowed values of `max_line_len`: long enough for every command and server
-/// reply, short enough that one connection's buffer stays small.
+/// Allowed values of `max_line_len`: long enough for every command, short
+/// enough that one connection's buffer stays small.
 const LINE_LEN_RANGE: RangeInclusive<usize> = 64..=64 * 1024;
 
 /// Allowed values of `max_name_len`.
@@ -43,8 +43,16 @@ pub struct ServerConfig {
     default_room: String,
     /// Shown to each user once they have picked a name. Default none.
     motd: Option<String>,
-    /// Users who may kick anyone. Default none.
+    /// Names reserved for admins, who may kick anyone. Default none.
     admins: Vec<String>,
+    /// What an admin types after their name at the prompt (`root <password>`)
+    /// to claim it. Required when there are admins. It crosses the network in
+    /// the clear, like everything in this chat: fine on a laptop, not beyond.
+    admin_password: Option<String>,
+    /// A connection that has not chosen a name after this long is
+    /// disconnected, so that unnamed connections cannot fill `max_users`.
+    /// Default 30 seconds.
+    name_timeout: Duration,
 }
 // ANCHOR_END: server_config
 
@@ -62,6 +70,8 @@ impl Default for ServerConfig {
             default_room: "lobby".to_owned(),
             motd: None,
             admins: Vec::new(),
+            admin_password: None,
+            name_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -119,6 +129,16 @@ impl ServerConfig {
     /// Users who may kick anyone; each a valid user name.
     pub fn admins(&self) -> &[String] {
         &self.admins
+    }
+
+    /// The password that claims an admin name.
+    pub fn admin_password(&self) -> Option<&str> {
+        self.admin_password.as_deref()
+    }
+
+    /// How long a connection may take to choose a name.
+    pub fn name_timeout(&self) -> Duration {
+        self.name_timeout
     }
 }
 
@@ -188,10 +208,24 @@ impl ServerConfigBuilder {
         self
     }
 
-    /// Adds a user who may kick anyone. Default none; each a valid user name
-    /// no longer than `max_name_len` (see [`validate_name`]).
+    /// Reserves a name for an admin, who may kick anyone. Default none; each a
+    /// valid user name no longer than `max_name_len` (see [`validate_name`]).
     pub fn admin(mut self, name: impl Into<String>) -> Self {
         self.config.admins.push(name.into());
+        self
+    }
+
+    /// The password that claims an admin name. Required when there are
+    /// admins; one word, without control characters.
+    pub fn admin_password(mut self, password: impl Into<String>) -> Self {
+        self.config.admin_password = Some(password.into());
+        self
+    }
+
+    /// How long a connection may take to choose a name. Default 30 seconds;
+    /// not zero.
+    pub fn name_timeout(mut self, name_timeout: Duration) -> Self {
+        self.config.name_timeout = name_timeout;
         self
     }
 
@@ -280,6 +314,27 @@ impl ServerConfigBuilder {
                 problem("admins", format!("entry {admin:?} {error}"));
             }
         }
+        match &config.admin_password {
+            None if !config.admins.is_empty() => {
+                problem(
+                    "admin_password",
+                    "must be set when there are admins".to_owned(),
+                );
+            }
+            Some(password)
+                if password.is_empty()
+                    || password.contains(|c: char| c.is_whitespace() || c.is_control()) =>
+            {
+                problem(
+                    "admin_password",
+                    "must be one word, without control characters".to_owned(),
+                );
+            }
+            _ => {}
+        }
+        if config.name_timeout.is_zero() {
+            problem("name_timeout", "must not be zero".to_owned());
+        }
 
         if problems.is_empty() {
             Ok(config)
@@ -354,6 +409,8 @@ mod tests {
         assert_eq!(config.default_room(), "lobby");
         assert_eq!(config.motd(), None);
         assert!(config.admins().is_empty());
+        assert_eq!(config.admin_password(), None);
+        assert_eq!(config.name_timeout(), Duration::from_secs(30));
     }
 
     #[test]
@@ -369,6 +426,8 @@ mod tests {
             .motd("welcome!\nbe kind")
             .admin("alice")
             .admin("Bob-2")
+            .admin_password("s3cret")
+            .name_timeout(Duration::from_millis(3))
             .build()
             .unwrap();
         assert_eq!(config.max_users(), 2);
@@ -380,6 +439,8 @@ mod tests {
         assert_eq!(config.default_room(), "main-hall_2");
         assert_eq!(config.motd(), Some("welcome!\nbe kind"));
         assert_eq!(config.admins(), ["alice", "Bob-2"]);
+        assert_eq!(config.admin_password(), Some("s3cret"));
+        assert_eq!(config.name_timeout(), Duration::from_millis(3));
     }
 
     #[test]
@@ -444,13 +505,29 @@ mod tests {
                 "motd line 1 must not contain control characters",
             ),
             (
-                ServerConfig::builder().admin("bad name"),
+                ServerConfig::builder()
+                    .admin("bad name")
+                    .admin_password("pw"),
                 "admins entry \"bad name\" may contain only ASCII letters, digits, \
                  '_' and '-', not ' '",
             ),
             (
-                ServerConfig::builder().admin("a".repeat(17)),
+                ServerConfig::builder()
+                    .admin("a".repeat(17))
+                    .admin_password("pw"),
                 "admins entry \"aaaaaaaaaaaaaaaaa\" must be at most 16 bytes long",
+            ),
+            (
+                ServerConfig::builder().admin("root"),
+                "admin_password must be set when there are admins",
+            ),
+            (
+                ServerConfig::builder().admin_password("two words"),
+                "admin_password must be one word, without control characters",
+            ),
+            (
+                ServerConfig::builder().name_timeout(Duration::ZERO),
+                "name_timeout must not be zero",
             ),
         ];
         for (builder, expected) in cases {
@@ -464,6 +541,7 @@ mod tests {
             .max_users(0)
             .idle_timeout(Duration::ZERO)
             .admin("")
+            .admin_password("pw")
             .build()
             .unwrap_err();
         let fields: Vec<&str> = error.problems().iter().map(|p| p.field).collect();

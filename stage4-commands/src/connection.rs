@@ -19,16 +19,19 @@ use crate::outbox::Outbox;
 #[derive(Debug)]
 pub struct Unauthenticated;
 
-/// The client has a name and is between rooms.
+/// The client has a name, and proved it an admin's if it is one; it is
+/// between rooms.
 #[derive(Debug)]
 pub struct Authenticated {
     name: String,
+    admin: bool,
 }
 
 /// The client has a name and is in a room.
 #[derive(Debug)]
 pub struct InRoom {
     name: String,
+    admin: bool,
     room: RoomId,
 }
 
@@ -63,11 +66,12 @@ impl Connection<Unauthenticated> {
         }
     }
 
-    /// The client has a valid, free name; the caller has checked both.
-    pub fn authenticate(self, name: String) -> Connection<Authenticated> {
+    /// The client has a valid, free name, and `admin` says whether it gave
+    /// the admin password with it; the caller has checked all of that.
+    pub fn authenticate(self, name: String, admin: bool) -> Connection<Authenticated> {
         Connection {
             outbox: self.outbox,
-            state: Authenticated { name },
+            state: Authenticated { name, admin },
         }
     }
 }
@@ -76,11 +80,17 @@ impl Connection<Unauthenticated> {
 pub trait Named {
     /// The client's name.
     fn name(&self) -> &str;
+    /// Whether the client proved to be an admin when it chose its name.
+    fn is_admin(&self) -> bool;
 }
 
 impl Named for Authenticated {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn is_admin(&self) -> bool {
+        self.admin
     }
 }
 
@@ -88,12 +98,22 @@ impl Named for InRoom {
     fn name(&self) -> &str {
         &self.name
     }
+
+    fn is_admin(&self) -> bool {
+        self.admin
+    }
 }
 
 impl<S: Named> Connection<S> {
     /// The client's name: only a named connection has one.
     pub fn name(&self) -> &str {
         self.state.name()
+    }
+
+    /// Whether the client may act as an admin: a capability proved once, with
+    /// the admin password, and kept across renames.
+    pub fn is_admin(&self) -> bool {
+        self.state.is_admin()
     }
 }
 
@@ -104,6 +124,7 @@ impl Connection<Authenticated> {
             outbox: self.outbox,
             state: InRoom {
                 name: self.state.name,
+                admin: self.state.admin,
                 room,
             },
         }
@@ -132,6 +153,7 @@ impl Connection<InRoom> {
             outbox: self.outbox,
             state: Authenticated {
                 name: self.state.name,
+                admin: self.state.admin,
             },
         }
     }

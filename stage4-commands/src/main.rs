@@ -30,15 +30,23 @@ struct Args {
     /// Message of the day, shown to each user after they pick a name.
     #[arg(long)]
     motd: Option<String>,
-    /// A user allowed to /kick anyone (repeat for several).
+    /// A name reserved for an admin, who may /kick anyone (repeat for
+    /// several). An admin answers the name prompt with: NAME PASSWORD.
     #[arg(long = "admin", value_name = "NAME")]
     admins: Vec<String>,
+    /// The admin password; better given in the environment than on the
+    /// command line, where other users of the machine can see it.
+    #[arg(long, env = "CHAT_ADMIN_PASSWORD", hide_env_values = true)]
+    admin_password: Option<String>,
+    /// Disconnect a client that has not chosen a name after this many seconds.
+    #[arg(long, default_value_t = ServerConfig::default().name_timeout().as_secs())]
+    name_timeout_secs: u64,
     /// A word to mask with asterisks in chat (repeat for several).
     #[arg(long = "mask", value_name = "WORD")]
     masked: Vec<String>,
     /// Longest chat message, in characters.
-    #[arg(long, default_value_t = 400)]
-    max_message_chars: usize,
+    #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..))]
+    max_message_chars: u64,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -55,10 +63,15 @@ fn main() -> anyhow::Result<()> {
     for admin in args.admins {
         config = config.admin(admin);
     }
+    if let Some(password) = args.admin_password {
+        config = config.admin_password(password);
+    }
+    config = config.name_timeout(Duration::from_secs(args.name_timeout_secs));
     let config = config.build()?;
 
     let mut filters = FilterChain::default();
-    filters.push(max_length(args.max_message_chars));
+    let max_chars = usize::try_from(args.max_message_chars).unwrap_or(usize::MAX);
+    filters.push(max_length(max_chars));
     if !args.masked.is_empty() {
         filters.push(mask_words(args.masked));
     }

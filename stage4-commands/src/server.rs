@@ -46,6 +46,8 @@ struct User {
     outbox: Rc<RefCell<Outbox>>,
     /// Where the client is in its life, as a typestate `Connection`.
     session: Session,
+    /// When the client connected, for the name timeout.
+    connected: Instant,
     /// When the client last sent anything, for the idle timeout.
     last_heard: Instant,
     status: Status,
@@ -121,6 +123,16 @@ pub struct Server {
     pass: Vec<UserId>,
     /// No `accept` before this moment; set after `accept` fails.
     accept_paused_until: Instant,
+    /// Connections turned away because the server is full, closing gracefully.
+    refused: Vec<Refused>,
+}
+
+/// A connection told that the server is full: our side is shut, and its input
+/// is drained until it closes or [`LINGER`] passes, so that the refusal is not
+/// destroyed by a reset.
+struct Refused {
+    stream: TcpStream,
+    since: Instant,
 }
 
 /// Who is where, and the rules they play by.
@@ -177,6 +189,7 @@ impl Server {
             },
             pass: Vec::new(),
             accept_paused_until: Instant::now(),
+            refused: Vec::new(),
         })
     }
 
@@ -195,6 +208,7 @@ impl Server {
     /// write, remove the departed. Returns whether anything happened.
     fn poll_once(&mut self, now: Instant) -> bool {
         let mut busy = self.accept_new(now);
+        busy |= self.drain_refused(now);
         let mut pass = mem::take(&mut self.pass);
         pass.clear();
         pass.extend(self.users.keys());
@@ -230,18 +244,20 @@ impl Server {
                 }
             };
             accepted = true;
+            if let Err(e) = stream.set_nonblocking(true) {
+                eprintln!("cannot serve {peer}: {e}");
+                continue;
+            }
             let max_users = self.directory.config.max_users();
             if self.users.len() >= max_users {
                 // A fresh socket's send buffer is empty, so this one short
-                // write completes; then the socket is dropped and closed.
+                // write completes at once.
                 let _ = writeln!(
                     stream,
                     "error: the server is full ({max_users} users); try again later"
                 );
-                continue;
-            }
-            if let Err(e) = stream.set_nonblocking(true) {
-                eprintln!("cannot serve {peer}: {e}");
+                let _ = stream.shutdown(Shutdown::Write);
+                self.refused.push(Refused { stream, since: now });
                 continue;
             }
             let max_outbox = self.directory.config.max_outbox_bytes();
@@ -253,11 +269,29 @@ impl Server {
                 inbox: Inbox::new(self.directory.config.max_line_len()),
                 outbox,
                 session: Session::Unauthenticated(connection),
+                connected: now,
                 last_heard: now,
                 status: Status::Open,
             });
             eprintln!("{id} connected from {peer}, {} online", self.users.len());
         }
+    }
+
+    /// Drains the refused connections; drops each once it has closed, failed
+    /// or had its [`LINGER`].
+    fn drain_refused(&mut self, now: Instant) -> bool {
+        let before = self.refused.len();
+        let mut scratch = [0; 4096];
+        self.refused
+            .retain_mut(|refused| match refused.stream.read(&mut scratch) {
+                Ok(0) => false,
+                Ok(_) => true,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    now.duration_since(refused.since) < LINGER
+                }
+                Err(_) => false,
+            });
+        self.refused.len() != before
     }
 
     // ANCHOR: read_from
@@ -309,8 +343,8 @@ impl Server {
                 }
             };
             match parse_input(line) {
-                // The goodbye borrows the inbox, which `consume` is about to
-                // change: it must be made owned to outlive it (pattern 13).
+                // The session ends after the loop, once the inbox is consumed,
+                // and the goodbye must outlive that: made owned (pattern 13).
                 Ok(Input::Command(Command::Quit(goodbye))) => {
                     ending = Some(Ending::Quit(goodbye.into_owned()));
                     break;
@@ -378,9 +412,14 @@ impl Server {
         };
         if user.status == Status::Open {
             let config = &directory.config;
+            let unnamed = matches!(user.session, Session::Unauthenticated(_));
             let error = if user.outbox.borrow().is_overflowed() {
                 let limit = config.max_outbox_bytes();
                 Some(ChatError::TooSlow { limit })
+            } else if unnamed && now.duration_since(user.connected) >= config.name_timeout() {
+                Some(ChatError::NoName {
+                    after: config.name_timeout(),
+                })
             } else if now.duration_since(user.last_heard) >= config.idle_timeout() {
                 Some(ChatError::Idle {
                     after: config.idle_timeout(),
@@ -541,13 +580,14 @@ impl Directory {
         name: &str,
         connection: Connection<Unauthenticated>,
     ) -> Result<Connection<InRoom>, (Connection<Unauthenticated>, ChatError)> {
-        let checked = validate_name(name, self.config.max_name_len())
-            .map_err(ChatError::BadName)
-            .and_then(|()| self.claim_name(id, name));
-        if let Err(error) = checked {
-            return Err((connection, error));
-        }
-        let connection = connection.authenticate(name.to_owned());
+        let checked = self
+            .check_new_name(name)
+            .and_then(|(name, admin)| self.claim_name(id, name).map(|()| (name, admin)));
+        let (name, admin) = match checked {
+            Ok(accepted) => accepted,
+            Err(error) => return Err((connection, error)),
+        };
+        let connection = connection.authenticate(name.to_owned(), admin);
         let room = self.default_room;
         self.add_to_room(id, &connection, room);
         let connection = connection.enter(room);
@@ -564,6 +604,35 @@ impl Directory {
     }
     // ANCHOR_END: register
 
+    /// Checks the answer to the name prompt: a valid name, or an admin's
+    /// name followed by the admin password. Returns the name, and whether it
+    /// is an admin's.
+    fn check_new_name<'a>(&self, answer: &'a str) -> Result<(&'a str, bool), ChatError> {
+        let (name, password) = match answer.split_once(char::is_whitespace) {
+            Some((name, password)) => (name, Some(password.trim())),
+            None => (answer, None),
+        };
+        if self.is_admin_name(name) {
+            return match (password, self.config.admin_password()) {
+                (None, _) => Err(ChatError::Reserved(name.to_owned())),
+                (Some(given), Some(expected)) if given == expected => Ok((name, true)),
+                (Some(_), _) => Err(ChatError::WrongPassword(name.to_owned())),
+            };
+        }
+        // Not an admin's name: the whole answer is the name, so a space in
+        // it is refused like any other character a name may not contain.
+        validate_name(answer, self.config.max_name_len()).map_err(ChatError::BadName)?;
+        Ok((answer, false))
+    }
+
+    /// Whether `name` is reserved for an admin.
+    fn is_admin_name(&self, name: &str) -> bool {
+        self.config
+            .admins()
+            .iter()
+            .any(|admin| admin.eq_ignore_ascii_case(name))
+    }
+
     /// Changes a member's name and tells the room.
     fn rename(
         &mut self,
@@ -573,6 +642,9 @@ impl Directory {
     ) -> Result<(), ChatError> {
         validate_name(new, self.config.max_name_len()).map_err(ChatError::BadName)?;
         let old = connection.name().to_owned();
+        if self.is_admin_name(new) && !old.eq_ignore_ascii_case(new) {
+            return Err(ChatError::Reserved(new.to_owned()));
+        }
         // Changing only the case of one's own name must not look "taken".
         if !old.eq_ignore_ascii_case(new) {
             self.claim_name(id, new)?;
@@ -641,13 +713,8 @@ impl Directory {
             return Err(ChatError::KickSelf);
         }
         let kicker = connection.name();
-        let is_admin = self
-            .config
-            .admins()
-            .iter()
-            .any(|admin| admin.eq_ignore_ascii_case(kicker));
         let room = self.room(connection);
-        if !is_admin {
+        if !connection.is_admin() {
             if !room.contains(target) {
                 return Err(ChatError::NotInYourRoom(target_name.to_owned()));
             }

@@ -85,7 +85,8 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, _permit: OwnedSemapho
         writer,
     };
     let connection = Connection::new(client.id);
-    let (member, ending) = match client.choose_name(connection).await {
+    let name_deadline = Instant::now() + client.shared.config.name_timeout();
+    let (member, ending) = match client.choose_name(connection, name_deadline).await {
         Ok((member, kicked)) => {
             let (member, ending) = client.chat(member, kicked).await;
             (Some(member), ending)
@@ -98,14 +99,17 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, _permit: OwnedSemapho
 
 impl Client {
     // ANCHOR: choose_name
-    /// Asks for a name until the client gives a valid, free one.
+    /// Asks for a name until the client gives a valid, free one, or until
+    /// `deadline`: unnamed connections count against `max_users`, so they
+    /// must not linger.
     async fn choose_name(
         &mut self,
         connection: Connection<Unauthenticated>,
+        deadline: Instant,
     ) -> Result<(Connection<InRoom>, oneshot::Receiver<Kick>), Ending> {
         self.write("welcome! what is your name?\n").await?;
         loop {
-            self.read_more().await?;
+            self.read_more(deadline).await?;
             let Client {
                 id,
                 shared,
@@ -117,13 +121,15 @@ impl Client {
             let mut lines = Lines::new(inbox.pending(), shared.config.max_line_len());
             for line in &mut lines {
                 let error = match parse(line) {
-                    Ok(Input::Chat(name)) => {
+                    Ok(Input::Chat(answer)) => {
                         // The guard is dropped at the end of this statement,
                         // long before the next `.await`.
-                        let result = shared.directory().register(*id, &name);
+                        let result = shared.directory().register(*id, &answer);
                         match result {
                             Ok(joined) => {
-                                registered = Some((name.into_owned(), joined));
+                                let name = joined.name.to_owned();
+                                registered =
+                                    Some((name, joined.admin, joined.membership, joined.kicked));
                                 break;
                             }
                             Err(error) => error,
@@ -141,8 +147,8 @@ impl Client {
             }
             let consumed = lines.consumed();
             inbox.consume(consumed);
-            if let Some((name, (membership, kicked))) = registered {
-                let member = connection.authenticate(name).enter(membership);
+            if let Some((name, admin, membership, kicked)) = registered {
+                let member = connection.authenticate(name, admin).enter(membership);
                 self.welcome(&member).await?;
                 return Ok((member, kicked));
             }
@@ -236,8 +242,8 @@ impl Client {
         let mut lines = Lines::new(inbox.pending(), shared.config.max_line_len());
         for line in &mut lines {
             let result = match parse(line) {
-                // The goodbye borrows the inbox, which `consume` is about to
-                // change: it must be made owned to outlive it (pattern 13).
+                // The session ends after the loop, once the inbox is consumed,
+                // and the goodbye must outlive that: made owned (pattern 13).
                 Ok(Input::Command(Command::Quit(goodbye))) => {
                     ending = Some(Ending::Quit(goodbye.into_owned()));
                     break;
@@ -267,13 +273,19 @@ impl Client {
     }
     // ANCHOR_END: handle_lines
 
-    /// Waits for more bytes from the client, or for the idle timeout.
-    async fn read_more(&mut self) -> Result<(), Ending> {
+    /// Waits for more bytes from the client, for the idle timeout, or for
+    /// the name deadline.
+    async fn read_more(&mut self, name_deadline: Instant) -> Result<(), Ending> {
         let read = tokio::select! {
             read = self.inbox.read_from(&mut self.reader) => read,
             () = sleep_until(self.idle_deadline) => {
                 return Err(Ending::Refused(ChatError::Idle {
                     after: self.shared.config.idle_timeout(),
+                }));
+            }
+            () = sleep_until(name_deadline) => {
+                return Err(Ending::Refused(ChatError::NoName {
+                    after: self.shared.config.name_timeout(),
                 }));
             }
         };
@@ -341,6 +353,17 @@ impl Client {
         }
     }
     // ANCHOR_END: finish
+}
+
+/// Tells a connection that the server is full, and closes it as gracefully
+/// as [`Client::finish`] does.
+pub async fn turn_away(mut stream: TcpStream, max_users: usize) {
+    let refusal = format!("error: the server is full ({max_users} users); try again later\n");
+    if stream.write_all(refusal.as_bytes()).await.is_ok() {
+        let _ = stream.shutdown().await;
+        let mut drained = Inbox::new(0);
+        let _ = timeout(LINGER, drained.discard(&mut stream)).await;
+    }
 }
 
 // ANCHOR: handle

@@ -18,16 +18,19 @@ use crate::room::Delivery;
 #[derive(Debug)]
 pub struct Unauthenticated;
 
-/// The client has a name and is between rooms.
+/// The client has a name, and proved it an admin's if it is one; it is
+/// between rooms.
 #[derive(Debug)]
 pub struct Authenticated {
     name: String,
+    admin: bool,
 }
 
 /// The client has a name and is in a room, with handles on its channel.
 #[derive(Debug)]
 pub struct InRoom {
     name: String,
+    admin: bool,
     membership: Membership,
 }
 
@@ -61,11 +64,17 @@ impl<S> Connection<S> {
 pub trait Named {
     /// The client's name.
     fn name(&self) -> &str;
+    /// Whether the client proved to be an admin when it chose its name.
+    fn is_admin(&self) -> bool;
 }
 
 impl Named for Authenticated {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn is_admin(&self) -> bool {
+        self.admin
     }
 }
 
@@ -73,12 +82,22 @@ impl Named for InRoom {
     fn name(&self) -> &str {
         &self.name
     }
+
+    fn is_admin(&self) -> bool {
+        self.admin
+    }
 }
 
 impl<S: Named> Connection<S> {
     /// The client's name: only a named connection has one.
     pub fn name(&self) -> &str {
         self.state.name()
+    }
+
+    /// Whether the client may act as an admin: a capability proved once, with
+    /// the admin password, and kept across renames.
+    pub fn is_admin(&self) -> bool {
+        self.state.is_admin()
     }
 }
 
@@ -92,11 +111,12 @@ impl Connection<Unauthenticated> {
         }
     }
 
-    /// The client has a valid, free name; the caller has checked both.
-    pub fn authenticate(self, name: String) -> Connection<Authenticated> {
+    /// The client has a valid, free name, and `admin` says whether it gave
+    /// the admin password with it; the caller has checked all of that.
+    pub fn authenticate(self, name: String, admin: bool) -> Connection<Authenticated> {
         Connection {
             id: self.id,
-            state: Authenticated { name },
+            state: Authenticated { name, admin },
         }
     }
 }
@@ -108,6 +128,7 @@ impl Connection<Authenticated> {
             id: self.id,
             state: InRoom {
                 name: self.state.name,
+                admin: self.state.admin,
                 membership,
             },
         }
@@ -142,6 +163,7 @@ impl Connection<InRoom> {
             id: self.id,
             state: Authenticated {
                 name: self.state.name,
+                admin: self.state.admin,
             },
         }
     }

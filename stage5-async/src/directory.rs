@@ -8,6 +8,18 @@ use crate::connection::{Connection, InRoom, Membership};
 use crate::room::Room;
 use crate::{ChatError, ServerConfig, UserId, validate_name, validate_room_name};
 
+/// A new member, as [`Directory::register`] returns it.
+pub struct Registered<'a> {
+    /// The name, borrowed from the answer to the prompt.
+    pub name: &'a str,
+    /// Whether the admin password came with it.
+    pub admin: bool,
+    /// The member's place in the default room.
+    pub membership: Membership,
+    /// Fires if another user kicks this one.
+    pub kicked: oneshot::Receiver<Kick>,
+}
+
 /// What a kicked client's task is told through its kick channel.
 #[derive(Debug)]
 pub struct Kick {
@@ -47,25 +59,65 @@ impl Directory {
         }
     }
 
-    /// Claims `name` for `id` and adds it to the default room. The receiver
-    /// tells the user's task if it is kicked.
-    pub fn register(
+    /// Claims the name in `answer` (see [`check_new_name`](Self::check_new_name))
+    /// for `id` and adds it to the default room. Returns the name, whether it
+    /// is an admin's, the membership, and the receiver that tells the user's
+    /// task if it is kicked.
+    pub fn register<'a>(
         &mut self,
         id: UserId,
-        name: &str,
-    ) -> Result<(Membership, oneshot::Receiver<Kick>), ChatError> {
-        validate_name(name, self.config.max_name_len()).map_err(ChatError::BadName)?;
+        answer: &'a str,
+    ) -> Result<Registered<'a>, ChatError> {
+        let (name, admin) = self.check_new_name(answer)?;
         self.claim_name(id, name)?;
         let (kick, kicked) = oneshot::channel();
         self.kicks.insert(id, kick);
         let room = self.config.default_room().to_owned();
-        Ok((self.enter(id, name, &room), kicked))
+        let membership = self.enter(id, name, &room);
+        Ok(Registered {
+            name,
+            admin,
+            membership,
+            kicked,
+        })
+    }
+
+    /// Checks the answer to the name prompt: a valid name, or an admin's
+    /// name followed by the admin password. Returns the name, and whether it
+    /// is an admin's.
+    fn check_new_name<'a>(&self, answer: &'a str) -> Result<(&'a str, bool), ChatError> {
+        let (name, password) = match answer.split_once(char::is_whitespace) {
+            Some((name, password)) => (name, Some(password.trim())),
+            None => (answer, None),
+        };
+        if self.is_admin_name(name) {
+            return match (password, self.config.admin_password()) {
+                (None, _) => Err(ChatError::Reserved(name.to_owned())),
+                (Some(given), Some(expected)) if given == expected => Ok((name, true)),
+                (Some(_), _) => Err(ChatError::WrongPassword(name.to_owned())),
+            };
+        }
+        // Not an admin's name: the whole answer is the name, so a space in
+        // it is refused like any other character a name may not contain.
+        validate_name(answer, self.config.max_name_len()).map_err(ChatError::BadName)?;
+        Ok((answer, false))
+    }
+
+    /// Whether `name` is reserved for an admin.
+    fn is_admin_name(&self, name: &str) -> bool {
+        self.config
+            .admins()
+            .iter()
+            .any(|admin| admin.eq_ignore_ascii_case(name))
     }
 
     /// Changes a member's name and tells the room.
     pub fn rename(&mut self, member: &mut Connection<InRoom>, new: &str) -> Result<(), ChatError> {
         validate_name(new, self.config.max_name_len()).map_err(ChatError::BadName)?;
         let old = member.name().to_owned();
+        if self.is_admin_name(new) && !old.eq_ignore_ascii_case(new) {
+            return Err(ChatError::Reserved(new.to_owned()));
+        }
         // Changing only the case of one's own name must not look "taken".
         if !old.eq_ignore_ascii_case(new) {
             self.claim_name(member.id(), new)?;
@@ -142,12 +194,7 @@ impl Directory {
         if target == kicker.id() {
             return Err(ChatError::KickSelf);
         }
-        let is_admin = self
-            .config
-            .admins()
-            .iter()
-            .any(|admin| admin.eq_ignore_ascii_case(kicker.name()));
-        if !is_admin {
+        if !kicker.is_admin() {
             let room = self
                 .rooms
                 .get(kicker.room())

@@ -28,6 +28,20 @@ pub enum ChatError {
     /// A room name that breaks the naming rule.
     #[error("a room name {0}")]
     BadRoom(NameError),
+    /// The name is an admin's, and the password was not given with it.
+    #[error(
+        "the name {0} is reserved for an admin, who answers the name prompt with: {0} <password>"
+    )]
+    Reserved(String),
+    /// The name is an admin's, and the password given with it is wrong.
+    #[error("wrong password for {0}")]
+    WrongPassword(String),
+    /// The client did not choose a name in time.
+    #[error("no name chosen within {after:?}")]
+    NoName {
+        /// The configured `name_timeout`.
+        after: Duration,
+    },
     /// Someone connected already uses this name (compared ignoring case).
     #[error("the name {0} is taken")]
     NameTaken(String),

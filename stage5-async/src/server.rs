@@ -65,11 +65,8 @@ pub async fn run(listener: TcpListener, config: ServerConfig, filters: FilterCha
             }
         };
         let Ok(place) = Arc::clone(&places).try_acquire_owned() else {
-            let max = shared.config.max_users();
-            // A fresh socket's send buffer is empty, so this short write
-            // completes at once; then the socket is dropped and closed.
-            let refusal = format!("error: the server is full ({max} users); try again later\n");
-            let _ = stream.try_write(refusal.as_bytes());
+            // Its own short task, so that the accept loop never waits.
+            tokio::spawn(client::turn_away(stream, shared.config.max_users()));
             continue;
         };
         // Chat lines are small and latency matters: send each at once.

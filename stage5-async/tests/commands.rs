@@ -236,12 +236,40 @@ fn a_room_operator_can_kick_another_member() {
     alice.expect("error: nobody here is called nobody");
 }
 
+/// A configuration with one admin, `root`, whose password is `s3cret`.
+fn with_admin_root() -> ServerConfig {
+    ServerConfig::builder()
+        .admin("root")
+        .admin_password("s3cret")
+        .build()
+        .expect("a valid configuration")
+}
+
+#[test]
+fn an_admin_name_needs_the_admin_password() {
+    let server = start_with(with_admin_root(), FilterChain::default());
+    let mut impostor = server.connect("impostor");
+    impostor.expect("welcome! what is your name?");
+    impostor.hint("an admin name is claimed with its password: an admin is who proves it");
+    impostor.send("root");
+    impostor.expect(
+        "error: the name root is reserved for an admin, who answers the name prompt with: \
+         root <password>. what is your name?",
+    );
+    impostor.send("ROOT guess");
+    impostor.expect("error: wrong password for ROOT. what is your name?");
+    impostor.send("bob");
+    impostor.expect("welcome, bob! you are in #lobby");
+    impostor.send("/nick root");
+    impostor.expect(
+        "error: the name root is reserved for an admin, who answers the name prompt with: \
+         root <password>",
+    );
+}
+
 #[test]
 fn in_the_default_room_only_admins_kick_and_admins_kick_anywhere() {
-    let config = ServerConfig::builder()
-        .admin("root")
-        .build()
-        .expect("a valid configuration");
+    let config = with_admin_root();
     let server = start_with(config, FilterChain::default());
     let mut alice = join(&server, "alice");
     let mut bob = join(&server, "bob");
@@ -254,8 +282,11 @@ fn in_the_default_room_only_admins_kick_and_admins_kick_anywhere() {
     bob.send("/kick carol");
     bob.expect_eventually("error: carol is not in your room");
 
-    let mut root = join(&server, "root");
-    root.hint("admins (ServerConfig::admins) may kick anyone, in any room");
+    let mut root = server.connect("root");
+    root.expect("welcome! what is your name?");
+    root.send("root s3cret");
+    root.expect("welcome, root! you are in #lobby");
+    root.hint("admins may kick anyone, in any room");
     root.send("/kick carol");
     root.expect("* you kicked carol");
     carol.expect("* you were kicked by root");
@@ -317,9 +348,28 @@ fn max_users_is_enforced() {
     let _alice = join(&server, "alice");
     let _bob = join(&server, "bob");
     let mut third = server.connect("third");
+    // Typing before reading leaves input unread at the server: closing
+    // without draining it would reset the connection and lose the refusal.
+    third.send("third");
     third.hint("ServerConfig::max_users counts every connection, named or not");
     third.expect("error: the server is full (2 users); try again later");
     third.expect_closed();
+}
+
+#[test]
+fn a_connection_that_never_names_itself_is_closed_after_the_name_timeout() {
+    let config = ServerConfig::builder()
+        .name_timeout(Duration::from_millis(300))
+        .build()
+        .expect("a valid configuration");
+    let server = start_with(config, FilterChain::default());
+    let mut lurker = server.connect("lurker");
+    lurker.expect("welcome! what is your name?");
+    lurker.hint("unnamed connections count against max_users, so they must not stay");
+    lurker.send("not a name!");
+    lurker.expect_containing("error: a name may contain only");
+    lurker.expect("error: no name chosen within 300ms, disconnecting");
+    lurker.expect_closed();
 }
 
 #[test]
@@ -509,6 +559,15 @@ fn the_binary_builds_its_config_from_flags() {
     alice.send("alice");
     alice.expect("welcome, alice! you are in #lobby");
     alice.expect("* hello from the flags");
+    let mut bob = server.connect("bob");
+    bob.expect("welcome! what is your name?");
+    bob.send("bob");
+    bob.expect("welcome, bob! you are in #lobby");
+    bob.expect("* hello from the flags");
+    alice.expect("* bob joined #lobby");
+    bob.send("darn it");
+    alice.hint("--mask WORD adds a mask_words filter");
+    alice.expect("<bob> **** it");
 }
 
 #[test]
