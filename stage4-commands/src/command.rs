@@ -252,19 +252,20 @@ fn to_ascii_lowercase(text: &str) -> Cow<'_, str> {
 /// cursor, clear the screen or retitle the window. Relayed as they are, they
 /// would let one user do that to everyone else's terminal.
 fn replace_control_chars(text: &str) -> Cow<'_, str> {
-    if !text.contains(char::is_control) {
+    let controls = text.chars().filter(|c| c.is_control()).count();
+    if controls == 0 {
         return Cow::Borrowed(text);
     }
-    let replaced = text
-        .chars()
-        .map(|c| {
-            if c.is_control() {
-                char::REPLACEMENT_CHARACTER
-            } else {
-                c
-            }
-        })
-        .collect();
+    // U+FFFD takes 3 bytes and a control character at least 1: with this much
+    // room the copy is allocated once and never grows.
+    let mut replaced = String::with_capacity(text.len() + 2 * controls);
+    for c in text.chars() {
+        replaced.push(if c.is_control() {
+            char::REPLACEMENT_CHARACTER
+        } else {
+            c
+        });
+    }
     Cow::Owned(replaced)
 }
 // ANCHOR_END: replace_control_chars

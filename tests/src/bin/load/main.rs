@@ -1,0 +1,125 @@
+//! Measures a chat server's throughput, latency and memory with many clients.
+//!
+//! Every client is a tokio task in this one process: it connects, registers a
+//! name, joins its room, and reads everything the server sends; the first
+//! `--senders` of them also send numbered, time-stamped messages. Because all
+//! clients share one monotonic clock, a receiver computes a message's latency
+//! from the send time written inside it.
+//!
+//! Safety: the tool only connects to loopback addresses, and a global deadline
+//! ends every run.
+
+mod client;
+mod latency;
+mod payload;
+mod procfs;
+mod report;
+mod run;
+mod target;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Measures a chat server's throughput, latency and memory with many clients.
+///
+/// Opens --clients connections, registers them, spreads them over --rooms
+/// rooms; then --senders of them send --messages numbered messages each, and
+/// every client measures what arrives. Connects to loopback addresses only, and
+/// always stops by itself: when every message arrived, 2 s after the last send
+/// without progress, or at the deadline.
+#[derive(Debug, Parser)]
+#[command(
+    version,
+    after_help = "Exit status: 0 for a clean run; 2 when clients failed, deliveries \
+                  went missing, the server dropped clients or the deadline ran out; \
+                  1 when the run could not start.\n\
+                  The last line of --json output is one JSON object with every figure."
+)]
+struct Args {
+    /// Address of a running server, as HOST:PORT (loopback only).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: String,
+
+    /// Start this server binary with `--addr 127.0.0.1:0`, measure it, and stop
+    /// it at the end (instead of --addr).
+    #[arg(long, value_name = "BIN", conflicts_with_all = ["addr", "pid"])]
+    server: Option<PathBuf>,
+
+    /// One more argument for the --server binary; repeat for several.
+    #[arg(
+        long = "server-arg",
+        value_name = "ARG",
+        allow_hyphen_values = true,
+        requires = "server"
+    )]
+    server_args: Vec<String>,
+
+    /// Process id of the server at --addr, to measure its memory and CPU time.
+    #[arg(long, value_name = "PID")]
+    pid: Option<u32>,
+
+    /// Connections to open.
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=50_000))]
+    clients: u32,
+
+    /// How many of the clients send (the first ones, spread over the rooms).
+    #[arg(long, value_name = "S", default_value_t = 10)]
+    senders: u32,
+
+    /// Messages each sender sends.
+    #[arg(long, value_name = "M", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(0..=10_000_000))]
+    messages: u32,
+
+    /// Messages per second per sender; 0 sends as fast as the server takes them.
+    #[arg(long, value_name = "R", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    rate: u32,
+
+    /// Rooms `load0`, `load1`, ... to spread the clients over, round-robin,
+    /// with `/join`; 1 stays in the default room and sends no command.
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    rooms: u32,
+
+    /// Most connection handshakes (connect to registered) in flight at once,
+    /// so that thousands of clients do not overflow the server's listen queue
+    /// in one burst (a listener from std's or tokio's `TcpListener::bind` queues 128).
+    #[arg(long, value_name = "C", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=50_000))]
+    connect_concurrency: u32,
+
+    /// Seconds after which the run stops, whatever it is doing (clean-up
+    /// then takes at most 4 s more).
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    deadline: u64,
+
+    /// Only connect the clients, measure the server's memory per idle
+    /// connection, and disconnect; send nothing.
+    #[arg(long)]
+    idle_only: bool,
+
+    /// Also print every figure as one JSON object, on the last line.
+    #[arg(long)]
+    json: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<ExitCode> {
+    let mut args = Args::parse();
+    if args.senders > args.clients {
+        eprintln!(
+            "load: --senders lowered to {}, the number of clients",
+            args.clients
+        );
+        args.senders = args.clients;
+    }
+    let report = run::measure(&args).await?;
+    print!("{report}");
+    if args.json {
+        println!("{}", report.json());
+    }
+    Ok(if report.clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}

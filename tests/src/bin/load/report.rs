@@ -1,0 +1,506 @@
+//! The figures of one run, for people (`Display`) and for scripts (`json`).
+
+use std::fmt::{self, Write as _};
+
+use crate::client::Unexpected;
+use crate::latency::Summary;
+
+/// Why the run stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Every expected delivery arrived.
+    AllDelivered,
+    /// Nothing arrived for a while after the last message was sent.
+    Stalled,
+    /// The global deadline ran out first.
+    Deadline,
+    /// `--idle-only`: clients connected, memory was measured, nothing was sent.
+    IdleMeasured,
+    /// No registered client was a sender.
+    NothingSent,
+}
+
+impl Ending {
+    fn key(self) -> &'static str {
+        match self {
+            Ending::AllDelivered => "all-delivered",
+            Ending::Stalled => "stalled",
+            Ending::Deadline => "deadline",
+            Ending::IdleMeasured => "idle-measured",
+            Ending::NothingSent => "nothing-sent",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Ending::AllDelivered => "every expected delivery arrived",
+            Ending::Stalled => "no delivery for 2 s after the last send",
+            Ending::Deadline => "the deadline ran out (raise --deadline, or lower the load)",
+            Ending::IdleMeasured => "idle connections measured",
+            Ending::NothingSent => "no sender registered, so nothing was sent",
+        }
+    }
+}
+
+/// Clients that never registered, for one kind of failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureCount {
+    /// The kind, e.g. `connect`.
+    pub kind: &'static str,
+    /// How many clients failed so.
+    pub count: u32,
+    /// What the first of them was told.
+    pub example: String,
+}
+
+/// The server's resident memory at four moments, in KiB.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Memory {
+    /// Before any client connected.
+    pub before: Option<u64>,
+    /// With every client registered and the server quiet.
+    pub connected: Option<u64>,
+    /// The most seen, sampled every 50 ms through the whole run.
+    pub peak: Option<u64>,
+    /// After every client disconnected.
+    pub after: Option<u64>,
+}
+
+/// Every figure of one run.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The server's name, from its first line, or its address.
+    pub server: String,
+    /// Where it listened.
+    pub addr: String,
+    /// Its process id, when known.
+    pub pid: Option<u32>,
+    /// Whether only idle connections were measured.
+    pub idle_only: bool,
+    /// Connections opened.
+    pub clients: u32,
+    /// Clients meant to send.
+    pub senders: u32,
+    /// Messages per sender.
+    pub messages: u32,
+    /// Messages per second per sender; 0 for as fast as possible.
+    pub rate: u32,
+    /// Rooms the clients were spread over.
+    pub rooms: u32,
+    /// Clients that registered.
+    pub registered: u32,
+    /// Clients that did not, by kind.
+    pub failures: Vec<FailureCount>,
+    /// From the first connection attempt to the last registration.
+    pub register_secs: f64,
+    /// From then until the last line of the registrations (the notices
+    /// announcing arrivals) reached the clients.
+    pub settle_secs: f64,
+    /// Messages written by all senders.
+    pub sent: u64,
+    /// From the first send to the last.
+    pub send_secs: f64,
+    /// Deliveries the sent messages should have produced.
+    pub expected: u64,
+    /// Deliveries that arrived, each counted once.
+    pub delivered: u64,
+    /// Deliveries that arrived again.
+    pub duplicates: u64,
+    /// Deliveries the server said it dropped for clients reading too slowly.
+    pub told_missed: u64,
+    /// From the first send to the last delivery.
+    pub delivery_secs: f64,
+    /// Latency percentiles, if anything arrived.
+    pub latency: Option<Summary>,
+    /// One sample was kept per this many deliveries of each client.
+    pub sample_stride: u32,
+    /// Registered clients the server disconnected before the run ended.
+    pub hung_up: u32,
+    /// Senders whose writes failed, and the first reason.
+    pub send_errors: (u32, Option<String>),
+    /// Lines that were not load messages.
+    pub unexpected: Unexpected,
+    /// The server's memory.
+    pub memory: Memory,
+    /// Server CPU seconds while clients connected and registered.
+    pub cpu_connect_secs: Option<f64>,
+    /// Server CPU seconds while messages were sent and delivered.
+    pub cpu_send_secs: Option<f64>,
+    /// Why the run stopped.
+    pub ending: Ending,
+    /// How the server ended, if it did so during the run.
+    pub server_exit: Option<String>,
+}
+
+impl Report {
+    /// Expected deliveries that never arrived and that the server never
+    /// mentioned: lost silently.
+    pub fn missing(&self) -> u64 {
+        self.expected
+            .saturating_sub(self.delivered)
+            .saturating_sub(self.told_missed)
+    }
+
+    /// Deliveries per second, from the first send to the last delivery.
+    pub fn deliveries_per_sec(&self) -> Option<f64> {
+        (self.delivery_secs > 0.0).then(|| self.delivered as f64 / self.delivery_secs)
+    }
+
+    /// Server memory per idle connection, in KiB.
+    pub fn kib_per_connection(&self) -> Option<f64> {
+        let grown = self.memory.connected? as f64 - self.memory.before? as f64;
+        (self.registered > 0).then(|| grown / f64::from(self.registered))
+    }
+
+    /// Whether the run went as planned: every client in, every message
+    /// delivered, nobody dropped, the server alive.
+    pub fn clean(&self) -> bool {
+        self.failures.is_empty()
+            && self.missing() == 0
+            && self.duplicates == 0
+            && self.hung_up == 0
+            && self.send_errors.0 == 0
+            && self.server_exit.is_none()
+            && self.ending != Ending::Deadline
+    }
+
+    /// Every figure as one line of JSON; `null` for what was not measured.
+    pub fn json(&self) -> String {
+        let mut out = String::from("{");
+        let mut field = |key: &str, value: String| {
+            if out.len() > 1 {
+                out.push(',');
+            }
+            let _ = write!(out, "\"{key}\":{value}");
+        };
+        let latency = |pick: fn(&Summary) -> u32| opt(self.latency.as_ref().map(pick));
+        field("server", json_string(&self.server));
+        field("addr", json_string(&self.addr));
+        field("pid", opt(self.pid));
+        field("idle_only", self.idle_only.to_string());
+        field("clients", self.clients.to_string());
+        field("senders", self.senders.to_string());
+        field("messages", self.messages.to_string());
+        field("rate", self.rate.to_string());
+        field("rooms", self.rooms.to_string());
+        field("registered", self.registered.to_string());
+        let failed: u32 = self.failures.iter().map(|f| f.count).sum();
+        field("failed", failed.to_string());
+        field("register_secs", secs(self.register_secs));
+        field("settle_secs", secs(self.settle_secs));
+        field("sent", self.sent.to_string());
+        field("send_secs", secs(self.send_secs));
+        field("expected", self.expected.to_string());
+        field("delivered", self.delivered.to_string());
+        field("told_missed", self.told_missed.to_string());
+        field("missing", self.missing().to_string());
+        field("duplicates", self.duplicates.to_string());
+        field("delivery_secs", secs(self.delivery_secs));
+        field(
+            "deliveries_per_sec",
+            opt(self.deliveries_per_sec().map(|rate| rate.round() as u64)),
+        );
+        field(
+            "latency_samples",
+            opt(self.latency.map(|summary| summary.samples)),
+        );
+        field("latency_p50_us", latency(|s| s.p50));
+        field("latency_p90_us", latency(|s| s.p90));
+        field("latency_p99_us", latency(|s| s.p99));
+        field("latency_max_us", latency(|s| s.max));
+        field("hung_up", self.hung_up.to_string());
+        field("send_errors", self.send_errors.0.to_string());
+        field("notices", self.unexpected.notices.to_string());
+        field("errors", self.unexpected.errors.to_string());
+        field("others", self.unexpected.others.to_string());
+        field("rss_before_kib", opt(self.memory.before));
+        field("rss_connected_kib", opt(self.memory.connected));
+        field("rss_peak_kib", opt(self.memory.peak));
+        field("rss_after_kib", opt(self.memory.after));
+        field(
+            "kib_per_connection",
+            opt(self.kib_per_connection().map(|kib| format!("{kib:.2}"))),
+        );
+        field("cpu_connect_secs", opt(self.cpu_connect_secs.map(secs)));
+        field("cpu_send_secs", opt(self.cpu_send_secs.map(secs)));
+        field("ended", json_string(self.ending.key()));
+        field("clean", self.clean().to_string());
+        out.push('}');
+        out
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pid = self
+            .pid
+            .map_or("pid unknown".to_owned(), |pid| format!("pid {pid}"));
+        writeln!(f, "load report: {} ({pid}) at {}", self.server, self.addr)?;
+        let rooms = match self.rooms {
+            1 => "1 room".to_owned(),
+            n => format!("{n} rooms"),
+        };
+        if self.idle_only {
+            writeln!(f, "  plan        {} idle clients in {rooms}", self.clients)?;
+        } else {
+            let rate = match self.rate {
+                0 => "as fast as possible".to_owned(),
+                r => format!("{r}/s each"),
+            };
+            let senders = match self.senders {
+                1 => "1 sender".to_owned(),
+                n => format!("{n} senders"),
+            };
+            writeln!(
+                f,
+                "  plan        {} clients in {rooms}, {senders} x {} messages, {rate}",
+                self.clients, self.messages
+            )?;
+        }
+        if self.registered == 0 {
+            writeln!(f, "  connect     0/{} registered", self.clients)?;
+        } else {
+            writeln!(
+                f,
+                "  connect     {}/{} registered in {:.3} s, last notice {:.3} s later",
+                self.registered, self.clients, self.register_secs, self.settle_secs
+            )?;
+        }
+        for failure in &self.failures {
+            writeln!(
+                f,
+                "  !! FAILED   {} clients ({}): {}",
+                failure.count, failure.kind, failure.example
+            )?;
+        }
+        if !self.idle_only {
+            self.fmt_messages(f)?;
+        }
+        self.fmt_server(f)?;
+        let u = &self.unexpected;
+        writeln!(
+            f,
+            "  unexpected  {} notices, {} errors, {} other lines",
+            u.notices, u.errors, u.others
+        )?;
+        if let Some(line) = &u.first_error {
+            writeln!(f, "              first error: {line:?}")?;
+        }
+        if let Some(line) = &u.first_other {
+            writeln!(f, "              first other: {line:?}")?;
+        }
+        if self.hung_up > 0 {
+            writeln!(
+                f,
+                "  !! DROPPED  the server disconnected {} registered clients during the run",
+                self.hung_up
+            )?;
+        }
+        if let Some(exit) = &self.server_exit {
+            writeln!(f, "  !! SERVER   {exit}")?;
+        }
+        writeln!(f, "  ended       {}", self.ending.describe())
+    }
+}
+
+impl Report {
+    fn fmt_messages(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let send_rate = per_sec(self.sent as f64, self.send_secs);
+        writeln!(
+            f,
+            "  send        {} messages in {:.3} s ({send_rate} messages/s)",
+            self.sent, self.send_secs
+        )?;
+        if let (errors @ 1.., Some(why)) = &self.send_errors {
+            writeln!(f, "  !! SEND     {errors} senders failed to write: {why}")?;
+        }
+        writeln!(
+            f,
+            "  deliveries  {} expected, {} delivered, {} dropped and told, {} lost silently, \
+             {} duplicates",
+            self.expected,
+            self.delivered,
+            self.told_missed,
+            self.missing(),
+            self.duplicates
+        )?;
+        if self.missing() > 0 {
+            writeln!(
+                f,
+                "  !! MISSING  {} deliveries never arrived and were never mentioned: silent loss",
+                self.missing()
+            )?;
+        }
+        if self.duplicates > 0 {
+            writeln!(
+                f,
+                "  !! DUPLICATES {} deliveries arrived twice or out of order",
+                self.duplicates
+            )?;
+        }
+        writeln!(
+            f,
+            "  throughput  {} deliveries/s (first send to last delivery: {:.3} s)",
+            per_sec(self.delivered as f64, self.delivery_secs),
+            self.delivery_secs
+        )?;
+        match &self.latency {
+            Some(l) => {
+                let sampled = match self.sample_stride {
+                    1 => String::new(),
+                    n => format!(", 1 delivery in {n}: at most 10M samples are kept"),
+                };
+                writeln!(
+                    f,
+                    "  latency     p50 {}, p90 {}, p99 {}, max {} ({} samples{sampled})",
+                    millis(l.p50),
+                    millis(l.p90),
+                    millis(l.p99),
+                    millis(l.max),
+                    l.samples
+                )
+            }
+            None => writeln!(f, "  latency     no deliveries, no figures"),
+        }
+    }
+
+    fn fmt_server(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.pid.is_none() {
+            return writeln!(
+                f,
+                "  server      memory and CPU not measured: pass --pid, or start it with --server"
+            );
+        }
+        let m = &self.memory;
+        writeln!(
+            f,
+            "  server RSS  before {}, connected {}, peak {}, after {}",
+            mib(m.before),
+            mib(m.connected),
+            mib(m.peak),
+            mib(m.after)
+        )?;
+        if self.idle_only
+            && let Some(kib) = self.kib_per_connection()
+        {
+            writeln!(
+                f,
+                "  per client  {kib:.2} KiB of server memory per idle connection"
+            )?;
+        }
+        let cpu = |secs: Option<f64>| secs.map_or("?".to_owned(), |s| format!("{s:.2} s"));
+        if self.idle_only {
+            writeln!(f, "  server CPU  {} connecting", cpu(self.cpu_connect_secs))
+        } else {
+            writeln!(
+                f,
+                "  server CPU  {} connecting, {} sending",
+                cpu(self.cpu_connect_secs),
+                cpu(self.cpu_send_secs)
+            )
+        }
+    }
+}
+
+/// `count` per second over `secs`, rounded; `-` over no time at all.
+fn per_sec(count: f64, secs: f64) -> String {
+    if secs > 0.0 {
+        format!("{:.0}", count / secs)
+    } else {
+        "-".to_owned()
+    }
+}
+
+fn millis(micros: u32) -> String {
+    format!("{:.2} ms", f64::from(micros) / 1000.0)
+}
+
+fn mib(kib: Option<u64>) -> String {
+    kib.map_or("?".to_owned(), |kib| {
+        format!("{:.1} MiB", kib as f64 / 1024.0)
+    })
+}
+
+fn secs(secs: f64) -> String {
+    format!("{secs:.3}")
+}
+
+fn opt(value: Option<impl ToString>) -> String {
+    value.map_or("null".to_owned(), |v| v.to_string())
+}
+
+/// Quotes `text` as a JSON string.
+fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_json_strings() {
+        assert_eq!(json_string("stage2"), "\"stage2\"");
+        assert_eq!(json_string("a\"b\\c\nd"), "\"a\\\"b\\\\c\\u000ad\"");
+    }
+
+    #[test]
+    fn json_has_every_figure_and_nulls() {
+        let report = Report {
+            server: "stage2-rooms".to_owned(),
+            addr: "127.0.0.1:1".to_owned(),
+            pid: None,
+            idle_only: false,
+            clients: 2,
+            senders: 1,
+            messages: 3,
+            rate: 0,
+            rooms: 1,
+            registered: 2,
+            failures: Vec::new(),
+            register_secs: 0.01,
+            settle_secs: 0.25,
+            sent: 3,
+            send_secs: 0.001,
+            expected: 3,
+            delivered: 2,
+            duplicates: 0,
+            told_missed: 0,
+            delivery_secs: 0.5,
+            latency: None,
+            sample_stride: 1,
+            hung_up: 0,
+            send_errors: (0, None),
+            unexpected: Unexpected::default(),
+            memory: Memory::default(),
+            cpu_connect_secs: None,
+            cpu_send_secs: None,
+            ending: Ending::Stalled,
+            server_exit: None,
+        };
+        let json = report.json();
+        assert!(json.starts_with("{\"server\":\"stage2-rooms\",\"addr\":"));
+        assert!(json.contains(",\"missing\":1,"), "{json}");
+        assert!(json.contains(",\"deliveries_per_sec\":4,"), "{json}");
+        assert!(json.contains(",\"latency_p99_us\":null,"), "{json}");
+        assert!(
+            json.ends_with(",\"ended\":\"stalled\",\"clean\":false}"),
+            "{json}"
+        );
+        assert!(!report.clean());
+        assert!(report.to_string().contains("!! MISSING  1 deliveries"));
+    }
+}

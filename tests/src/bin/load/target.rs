@@ -1,0 +1,170 @@
+//! The server under test: one already running, or a binary this tool starts.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::lookup_host;
+use tokio::process::{Child, Command};
+use tokio::time::{Instant, timeout, timeout_at};
+
+/// Whether the tool may connect to `ip`: only this machine's loopback.
+///
+/// A load tool aimed at someone else's server is an attack; refusing every
+/// other address makes that mistake impossible.
+pub fn is_loopback(ip: IpAddr) -> bool {
+    // `to_canonical` turns `::ffff:127.0.0.1` into `127.0.0.1`.
+    ip.to_canonical().is_loopback()
+}
+
+/// Resolves `addr` (HOST:PORT) and refuses it unless every address it names
+/// is a loopback address.
+pub async fn resolve_loopback(addr: &str) -> anyhow::Result<SocketAddr> {
+    let resolved: Vec<SocketAddr> = lookup_host(addr)
+        .await
+        .with_context(|| format!("cannot resolve {addr:?} (expected HOST:PORT)"))?
+        .collect();
+    if let Some(remote) = resolved.iter().find(|a| !is_loopback(a.ip())) {
+        bail!(
+            "refusing to connect to {addr} ({}): this tool only drives servers on this \
+             machine's loopback interface (127.0.0.0/8 or ::1)",
+            remote.ip()
+        );
+    }
+    resolved
+        .first()
+        .copied()
+        .with_context(|| format!("{addr:?} resolves to no address"))
+}
+
+/// A server binary started by this tool; killed when dropped, so that no
+/// early return leaves it running.
+pub struct SpawnedServer {
+    child: Child,
+    /// Where it listens, from its first line of output.
+    pub addr: SocketAddr,
+    /// Its process id.
+    pub pid: u32,
+    /// The name it gave itself in its first line, e.g. `stage2-rooms`.
+    pub stage: String,
+}
+
+/// How long a starting server may take to print its address.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl SpawnedServer {
+    /// Starts `binary --addr 127.0.0.1:0 <args>` and reads its first line,
+    /// `<stage> listening on <addr>`, to learn the port it was given.
+    pub async fn start(
+        binary: &Path,
+        args: &[String],
+        deadline: Instant,
+    ) -> anyhow::Result<SpawnedServer> {
+        let shown = binary.display();
+        let mut child = Command::new(binary)
+            .args(["--addr", "127.0.0.1:0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            // Servers log a line per connection: thousands of them would bury
+            // the report.
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("cannot start {shown}"))?;
+        let pid = child.id().context("the server exited at once")?;
+        let stdout = child.stdout.take().context("stdout was piped")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let first = timeout_at(
+            deadline.min(Instant::now() + START_TIMEOUT),
+            lines.next_line(),
+        )
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .flatten();
+        let Some(first) = first else {
+            let status = child.try_wait().ok().flatten();
+            bail!(
+                "{shown} did not print \"<stage> listening on <addr>\" (exit status: {status:?}); \
+                 run it by hand to see its error messages"
+            );
+        };
+        // Keep reading, so that the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let (stage, addr) = parse_listening(&first)
+            .with_context(|| format!("expected \"<stage> listening on <addr>\", got {first:?}"))?;
+        if !is_loopback(addr.ip()) {
+            bail!("{shown} listens on {addr}, which is not a loopback address");
+        }
+        Ok(SpawnedServer {
+            child,
+            addr,
+            pid,
+            stage: stage.to_owned(),
+        })
+    }
+
+    /// Says how the server ended if it already has: a crash during the run
+    /// must not go unnoticed.
+    pub fn exited(&mut self) -> Option<String> {
+        let status = self.child.try_wait().ok()??;
+        Some(format!("the server exited during the run ({status})"))
+    }
+
+    /// Kills the server and waits for it, at most a second.
+    pub async fn stop(mut self) {
+        let _ = self.child.start_kill();
+        let _ = timeout(Duration::from_secs(1), self.child.wait()).await;
+    }
+}
+
+/// Splits `<stage> listening on <addr>`.
+fn parse_listening(line: &str) -> Option<(&str, SocketAddr)> {
+    let (stage, addr) = line.trim().split_once(" listening on ")?;
+    Some((stage, addr.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_is_allowed() {
+        for ip in ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"] {
+            assert!(is_loopback(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in [
+            "0.0.0.0",
+            "10.0.0.1",
+            "192.168.1.1",
+            "8.8.8.8",
+            "::",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(!is_loopback(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[tokio::test]
+    async fn refuses_a_remote_address() {
+        let error = resolve_loopback("192.0.2.1:8080").await.unwrap_err();
+        assert!(error.to_string().contains("refusing"), "{error}");
+        let local = resolve_loopback("127.0.0.1:8080").await.unwrap();
+        assert_eq!(local, "127.0.0.1:8080".parse().unwrap());
+    }
+
+    #[test]
+    fn reads_the_listening_line() {
+        let (stage, addr) = parse_listening("stage2-rooms listening on 127.0.0.1:4100\n").unwrap();
+        assert_eq!(
+            (stage, addr),
+            ("stage2-rooms", "127.0.0.1:4100".parse().unwrap())
+        );
+        assert!(parse_listening("listening").is_none());
+        assert!(parse_listening("x listening on nowhere").is_none());
+    }
+}
