@@ -70,3 +70,29 @@ impl Room {
     }
     // ANCHOR_END: broadcast
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arena::Arena;
+
+    #[test]
+    fn a_member_whose_user_is_gone_is_skipped() {
+        // Ids from an arena of nothing, just to have two distinct ones.
+        let mut ids: Arena<UserId, ()> = Arena::new();
+        let mut id = |_: u8| ids.insert(());
+        let gone = Rc::new(RefCell::new(Outbox::new(1024)));
+        let here = Rc::new(RefCell::new(Outbox::new(1024)));
+        let mut room = Room::new("lobby");
+        room.add(id(1), &gone);
+        room.add(id(2), &here);
+        // The user owned the only `Rc`: dropping it leaves the room a `Weak`
+        // that no longer upgrades, and that nothing keeps alive.
+        drop(gone);
+        room.broadcast(id(3), &Rc::from("hello\n"));
+        assert!(
+            !here.borrow().is_empty(),
+            "the member still here gets the line"
+        );
+    }
+}
