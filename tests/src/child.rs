@@ -3,10 +3,11 @@
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use crate::client::ServerWatch;
 use crate::{Client, read_timeout};
@@ -96,6 +97,30 @@ impl ChildServer {
     /// Where the child listens.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Sends the child SIGTERM, as a service manager stopping it would.
+    #[cfg(unix)]
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap_or_else(|e| panic!("[{}] cannot run kill: {e}", self.stage));
+        assert!(status.success(), "[{}] kill -TERM failed", self.stage);
+    }
+
+    /// Waits up to `limit` for the child to exit; returns how it exited.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Connects a client; `who` names it in failure messages.

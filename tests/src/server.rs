@@ -4,6 +4,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use crate::Client;
 use crate::client::ServerWatch;
@@ -51,6 +52,19 @@ impl TestServer {
     /// Where the server listens.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Waits up to `limit` for the server's function to return; returns
+    /// whether it did.
+    pub fn wait_stopped(&self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while !self.stopped.load(Ordering::SeqCst) {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        true
     }
 
     /// Connects a client; `who` names it in failure messages (use the chat name).

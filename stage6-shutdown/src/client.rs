@@ -1,0 +1,622 @@
+//! One client's task: it alone reads and writes the client's socket.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::{OwnedSemaphorePermit, oneshot, watch};
+use tokio::time::{Instant, sleep_until, timeout};
+use tracing::{debug, info, warn};
+
+use crate::connection::{Connection, InRoom, Unauthenticated};
+use crate::directory::Kick;
+use crate::history::Entry;
+use crate::inbox::Inbox;
+use crate::rate::RateLimit;
+use crate::room::Delivery;
+use crate::server::Shared;
+use crate::{ChatError, Command, HELP, Input, LineError, Lines, UserId, parse_input};
+
+/// How long a client being disconnected gets to read its last line.
+const LINGER: Duration = Duration::from_secs(1);
+
+/// The most bytes of room lines written with one system call. A burst larger
+/// than this goes out in several writes, so that one client's batch buffer
+/// stays small.
+const MAX_BATCH: usize = 64 * 1024;
+
+/// How a client's session ended.
+enum Ending {
+    /// The client closed the connection.
+    Closed,
+    /// `/quit`, with the goodbye the room sees.
+    Quit(String),
+    /// Another user kicked this one.
+    Kicked(Kick),
+    /// The server is shutting down.
+    Shutdown,
+    /// The server will not go on, and tells the client why.
+    Refused(ChatError),
+    /// The connection failed, or the client is not reading: nobody to tell.
+    Failed(ChatError),
+}
+
+impl From<ChatError> for Ending {
+    fn from(error: ChatError) -> Self {
+        match error {
+            ChatError::Io(_) | ChatError::TooSlow { .. } => Ending::Failed(error),
+            _ => Ending::Refused(error),
+        }
+    }
+}
+
+/// What woke a member's task up.
+enum Event {
+    /// Bytes arrived (or the client closed, or the read failed).
+    Read(std::io::Result<usize>),
+    /// The room sent something, or the member fell behind.
+    Delivery(Result<Delivery, RecvError>),
+    /// Another user kicked this one.
+    Kicked(Kick),
+    /// The server is shutting down.
+    Shutdown,
+    /// The client sent nothing for the idle timeout.
+    Idle,
+}
+
+// ANCHOR: client
+/// The parts of a client's task that outlive any one line.
+struct Client {
+    id: UserId,
+    shared: Arc<Shared>,
+    reader: OwnedReadHalf,
+    /// Only this task writes to the socket, so lines are never interleaved.
+    writer: OwnedWriteHalf,
+    inbox: Inbox,
+    /// When the idle timeout runs out, unless the client sends something.
+    idle_deadline: Instant,
+    /// How many more lines the client may send now.
+    rate: RateLimit,
+    /// Whether the client has been told it is over the rate limit since it
+    /// last sent a line that passed; it is told once, not once per line.
+    told_to_slow_down: bool,
+    /// Ids of the messages replayed from the room's history, so that a live
+    /// copy of one of them is not written twice.
+    replayed: Vec<u64>,
+    /// Turns `true` when the server shuts down.
+    stop: watch::Receiver<bool>,
+}
+// ANCHOR_END: client
+
+/// Counts the connection in the metrics for as long as it lives (RAII).
+struct Counted(Arc<Shared>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.services.metrics.connected.fetch_sub(1, Relaxed);
+    }
+}
+
+// ANCHOR: serve
+/// Serves one client from connection to goodbye.
+///
+/// `_place` is the client's place under `max_users`: the task owns it, so it
+/// is given back when the task ends, however it ends (pattern 9, RAII).
+pub async fn serve(shared: Arc<Shared>, stream: TcpStream, _place: OwnedSemaphorePermit) {
+    shared.services.metrics.connected.fetch_add(1, Relaxed);
+    let _counted = Counted(Arc::clone(&shared));
+    let (reader, writer) = stream.into_split();
+    let config = &shared.config;
+    let mut client = Client {
+        id: UserId::next(),
+        inbox: Inbox::new(config.max_line_len()),
+        idle_deadline: Instant::now() + config.idle_timeout(),
+        rate: RateLimit::new(config.message_rate(), config.message_burst()),
+        told_to_slow_down: false,
+        replayed: Vec::new(),
+        stop: shared.stop.clone(),
+        shared: Arc::clone(&shared),
+        reader,
+        writer,
+    };
+    debug!(id = %client.id, "connected");
+    let connection = Connection::new(client.id);
+    let name_deadline = Instant::now() + client.shared.config.name_timeout();
+    let (member, ending) = match client.choose_name(connection, name_deadline).await {
+        Ok((member, kicked)) => {
+            let (member, ending) = client.chat(member, kicked).await;
+            (Some(member), ending)
+        }
+        Err(ending) => (None, ending),
+    };
+    client.finish(member, ending).await;
+}
+// ANCHOR_END: serve
+
+impl Client {
+    // ANCHOR: choose_name
+    /// Asks for a name until the client gives a valid, free one, or until
+    /// `deadline`: unnamed connections count against `max_users`, so they
+    /// must not linger.
+    async fn choose_name(
+        &mut self,
+        connection: Connection<Unauthenticated>,
+        deadline: Instant,
+    ) -> Result<(Connection<InRoom>, oneshot::Receiver<Kick>), Ending> {
+        self.write("welcome! what is your name?\n").await?;
+        loop {
+            self.read_more(deadline).await?;
+            let Client {
+                id,
+                shared,
+                inbox,
+                writer,
+                ..
+            } = self;
+            let mut registered = None;
+            let mut lines = Lines::new(inbox.pending(), shared.config.max_line_len());
+            for line in &mut lines {
+                let error = match parse(line) {
+                    Ok(Input::Chat(answer)) => {
+                        // The guard is dropped at the end of this statement,
+                        // long before the next `.await`.
+                        let result = shared.directory().register(*id, &answer);
+                        match result {
+                            Ok(joined) => {
+                                let name = joined.name.to_owned();
+                                registered =
+                                    Some((name, joined.admin, joined.membership, joined.kicked));
+                                break;
+                            }
+                            Err(error) => error,
+                        }
+                    }
+                    Ok(Input::Command(Command::Quit(_))) => {
+                        return Err(Ending::Quit(String::new()));
+                    }
+                    Ok(Input::Command(_)) => ChatError::NoNameYet,
+                    Err(error) if is_fatal(&error) => return Err(Ending::Refused(error)),
+                    Err(error) => error,
+                };
+                let reply = format!("error: {error}. what is your name?\n");
+                write(writer, shared, &reply).await?;
+            }
+            let consumed = lines.consumed();
+            inbox.consume(consumed);
+            if let Some((name, admin, membership, kicked)) = registered {
+                let member = connection.authenticate(name, admin).enter(membership);
+                info!(id = %self.id, name = member.name(), "registered");
+                self.welcome(&member).await?;
+                return Ok((member, kicked));
+            }
+        }
+    }
+    // ANCHOR_END: choose_name
+
+    /// Greets a new member, with the message of the day if there is one, and
+    /// the room's recent messages.
+    async fn welcome(&mut self, member: &Connection<InRoom>) -> Result<(), ChatError> {
+        let mut text = format!(
+            "welcome, {}! you are in #{}\n",
+            member.name(),
+            member.room()
+        );
+        if let Some(motd) = self.shared.config.motd() {
+            for line in motd.lines() {
+                text.push_str(&format!("* {line}\n"));
+            }
+        }
+        self.write(&text).await?;
+        let (shared, writer) = (&self.shared, &mut self.writer);
+        replay_history(shared, writer, member.room(), &mut self.replayed).await
+    }
+
+    // ANCHOR: chat
+    /// Runs a member's session: waits for whichever comes first, a line from
+    /// the client, a line from the room, a kick, the shutdown or the idle
+    /// timeout.
+    async fn chat(
+        &mut self,
+        mut member: Connection<InRoom>,
+        mut kicked: oneshot::Receiver<Kick>,
+    ) -> (Connection<InRoom>, Ending) {
+        // Once the kick channel has answered, it must not be polled again.
+        let mut kick_open = true;
+        loop {
+            // `select!` only picks the event; it is handled below, after the
+            // other futures (and their borrows of `self`) are gone. Every
+            // branch is cancel-safe: a branch that loses loses no data.
+            let event = tokio::select! {
+                read = self.inbox.read_from(&mut self.reader) => Event::Read(read),
+                delivery = member.membership().receiver.recv() => Event::Delivery(delivery),
+                kick = &mut kicked, if kick_open => match kick {
+                    Ok(kick) => Event::Kicked(kick),
+                    Err(_) => {
+                        kick_open = false;
+                        continue;
+                    }
+                },
+                // The sender lives as long as the server does; its going away
+                // means the same as its saying `true`.
+                _ = self.stop.changed() => Event::Shutdown,
+                () = sleep_until(self.idle_deadline) => Event::Idle,
+            };
+            let outcome = match event {
+                Event::Read(Ok(0)) => Err(Ending::Closed),
+                Event::Read(Ok(_)) => {
+                    self.idle_deadline = Instant::now() + self.shared.config.idle_timeout();
+                    self.handle_lines(&mut member).await
+                }
+                Event::Read(Err(error)) => Err(Ending::Failed(error.into())),
+                Event::Delivery(first) => {
+                    self.deliver(&mut member, first).await.map_err(Ending::from)
+                }
+                Event::Kicked(kick) => Err(Ending::Kicked(kick)),
+                Event::Shutdown => Err(Ending::Shutdown),
+                Event::Idle => Err(Ending::Refused(ChatError::Idle {
+                    after: self.shared.config.idle_timeout(),
+                })),
+            };
+            if let Err(ending) = outcome {
+                return (member, ending);
+            }
+        }
+    }
+    // ANCHOR_END: chat
+
+    // ANCHOR: deliver
+    /// Writes `first`, and every other line the room has already queued for
+    /// this member, with one system call: under load a member is woken once
+    /// for many lines, not once per line.
+    async fn deliver(
+        &mut self,
+        member: &mut Connection<InRoom>,
+        first: Result<Delivery, RecvError>,
+    ) -> Result<(), ChatError> {
+        let mut batch = String::new();
+        let mut next = first.map_err(|error| match error {
+            RecvError::Lagged(missed) => TryRecvError::Lagged(missed),
+            RecvError::Closed => TryRecvError::Closed,
+        });
+        loop {
+            match next {
+                Ok(delivery) => self.add_to_batch(&mut batch, &delivery),
+                // The room's ring moved on without this member: say how far.
+                Err(TryRecvError::Lagged(missed)) => {
+                    self.shared
+                        .services
+                        .metrics
+                        .dropped
+                        .fetch_add(missed, Relaxed);
+                    batch.push_str(&format!("* you missed {missed} messages\n"));
+                }
+                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+            }
+            if batch.len() >= MAX_BATCH {
+                break;
+            }
+            next = member.membership().receiver.try_recv();
+        }
+        // The buffer is dropped after the write: an idle member holds none.
+        self.write(&batch).await
+    }
+    // ANCHOR_END: deliver
+
+    /// Adds a room line to `batch`, unless this member sent it or was just
+    /// replayed it from the history.
+    fn add_to_batch(&self, batch: &mut String, delivery: &Delivery) {
+        let replayed = delivery.id.is_some_and(|id| self.replayed.contains(&id));
+        if delivery.from != self.id && !replayed {
+            batch.push_str(&delivery.line);
+        }
+    }
+
+    // ANCHOR: handle_lines
+    /// Handles every complete line received so far.
+    async fn handle_lines(&mut self, member: &mut Connection<InRoom>) -> Result<(), Ending> {
+        // Split borrow: `lines` borrows `inbox` while the handlers write to
+        // `writer`. Each line is still borrowed from the read buffer.
+        let Client {
+            shared,
+            inbox,
+            writer,
+            rate,
+            told_to_slow_down,
+            replayed,
+            ..
+        } = self;
+        let mut ending = None;
+        let mut lines = Lines::new(inbox.pending(), shared.config.max_line_len());
+        for line in &mut lines {
+            let input = parse(line);
+            let result = match input {
+                // The session ends after the loop, once the inbox is consumed,
+                // and the goodbye must outlive that: made owned (pattern 13).
+                Ok(Input::Command(Command::Quit(goodbye))) => {
+                    ending = Some(Ending::Quit(goodbye.into_owned()));
+                    break;
+                }
+                Err(error) if is_fatal(&error) => {
+                    ending = Some(Ending::Refused(error));
+                    break;
+                }
+                _ if !rate.try_take() => {
+                    // Over the limit: the line is dropped, and the client
+                    // hears about it once, not once per line.
+                    shared.services.metrics.rate_limited.fetch_add(1, Relaxed);
+                    if std::mem::replace(told_to_slow_down, true) {
+                        continue;
+                    }
+                    Err(ChatError::SlowDown {
+                        rate: shared.config.message_rate(),
+                        burst: shared.config.message_burst(),
+                    })
+                }
+                Ok(input) => {
+                    *told_to_slow_down = false;
+                    handle(shared, writer, member, replayed, input).await
+                }
+                Err(error) => Err(error),
+            };
+            if let Err(error) = result {
+                if let ChatError::Io(_) | ChatError::TooSlow { .. } = error {
+                    ending = Some(Ending::Failed(error));
+                    break;
+                }
+                let reply = format!("error: {error}\n");
+                if let Err(error) = write(writer, shared, &reply).await {
+                    ending = Some(Ending::Failed(error));
+                    break;
+                }
+            }
+        }
+        let consumed = lines.consumed();
+        inbox.consume(consumed);
+        ending.map_or(Ok(()), Err)
+    }
+    // ANCHOR_END: handle_lines
+
+    /// Waits for more bytes from the client, for the idle timeout, for the
+    /// name deadline, or for the shutdown.
+    async fn read_more(&mut self, name_deadline: Instant) -> Result<(), Ending> {
+        let read = tokio::select! {
+            read = self.inbox.read_from(&mut self.reader) => read,
+            () = sleep_until(self.idle_deadline) => {
+                return Err(Ending::Refused(ChatError::Idle {
+                    after: self.shared.config.idle_timeout(),
+                }));
+            }
+            () = sleep_until(name_deadline) => {
+                return Err(Ending::Refused(ChatError::NoName {
+                    after: self.shared.config.name_timeout(),
+                }));
+            }
+            _ = self.stop.changed() => return Err(Ending::Shutdown),
+        };
+        match read {
+            Ok(0) => Err(Ending::Closed),
+            Ok(_) => {
+                self.idle_deadline = Instant::now() + self.shared.config.idle_timeout();
+                Ok(())
+            }
+            Err(error) => Err(Ending::Failed(error.into())),
+        }
+    }
+
+    /// Writes `text` to the client, within the write timeout.
+    async fn write(&mut self, text: &str) -> Result<(), ChatError> {
+        write(&mut self.writer, &self.shared, text).await
+    }
+
+    // ANCHOR: finish
+    /// Takes the client out of the chat, tells it why if it can still hear,
+    /// and closes the connection without losing that last line.
+    async fn finish(&mut self, member: Option<Connection<InRoom>>, ending: Ending) {
+        let (reason, last_words) = match &ending {
+            Ending::Closed => (String::new(), None),
+            Ending::Quit(goodbye) => (goodbye.clone(), Some("* bye\n".to_owned())),
+            Ending::Kicked(Kick { by, reason }) => {
+                let because = if reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {reason}")
+                };
+                (
+                    format!("kicked by {by}{because}"),
+                    Some(format!("* you were kicked by {by}{because}\n")),
+                )
+            }
+            Ending::Shutdown => (
+                String::new(),
+                Some("* the server is shutting down; goodbye\n".to_owned()),
+            ),
+            Ending::Refused(error) => (
+                String::new(),
+                Some(format!("error: {error}, disconnecting\n")),
+            ),
+            Ending::Failed(error) => {
+                warn!(id = %self.id, %error, "connection failed");
+                (String::new(), None)
+            }
+        };
+        if let Some(mut member) = member {
+            if let Ending::Quit(_) | Ending::Shutdown = ending {
+                // A goodbye comes after everything the room had already sent
+                // this member: those messages were accepted, so they are owed.
+                let pending = self.pending_deliveries(&mut member);
+                if self.write(&pending).await.is_err() {
+                    return;
+                }
+            }
+            let emptied = self.shared.directory().depart(member, &reason);
+            if let Some(room) = emptied {
+                self.shared.services.history.forget(&room).await;
+            }
+        }
+        debug!(id = %self.id, "disconnected");
+        if let Some(words) = last_words
+            && self.write(&words).await.is_ok()
+        {
+            // Close our half, then read and drop what the client still sends:
+            // closing with unread input makes the kernel send a reset, which
+            // can destroy the last line before the client reads it.
+            let _ = self.writer.shutdown().await;
+            let _ = timeout(LINGER, self.inbox.discard(&mut self.reader)).await;
+        }
+    }
+    // ANCHOR_END: finish
+
+    /// Everything the member's room sent that this task has not written yet.
+    fn pending_deliveries(&self, member: &mut Connection<InRoom>) -> String {
+        let mut pending = String::new();
+        loop {
+            match member.membership().receiver.try_recv() {
+                Ok(delivery) => self.add_to_batch(&mut pending, &delivery),
+                Err(TryRecvError::Lagged(missed)) => {
+                    pending.push_str(&format!("* you missed {missed} messages\n"));
+                }
+                Err(TryRecvError::Empty | TryRecvError::Closed) => return pending,
+            }
+        }
+    }
+}
+
+/// Tells a connection that the server is full, and closes it as gracefully
+/// as [`Client::finish`] does.
+pub async fn turn_away(mut stream: TcpStream, max_users: usize) {
+    let refusal = format!("error: the server is full ({max_users} users); try again later\n");
+    if stream.write_all(refusal.as_bytes()).await.is_ok() {
+        let _ = stream.shutdown().await;
+        let mut drained = Inbox::new(0);
+        let _ = timeout(LINGER, drained.discard(&mut stream)).await;
+    }
+}
+
+// ANCHOR: handle
+/// Handles one parsed line from a member (never `/quit`: that ends the
+/// session, which is the caller's business).
+async fn handle(
+    shared: &Shared,
+    writer: &mut OwnedWriteHalf,
+    member: &mut Connection<InRoom>,
+    replayed: &mut Vec<u64>,
+    input: Input<'_>,
+) -> Result<(), ChatError> {
+    let reply = match input {
+        Input::Chat(text) => return say(shared, member, &text).await,
+        Input::Command(Command::Join(room)) => {
+            let emptied = shared.directory().join(member, &room)?;
+            if let Some(old) = emptied {
+                shared.services.history.forget(&old).await;
+            }
+            write(writer, shared, &format!("* you are now in #{room}\n")).await?;
+            return replay_history(shared, writer, member.room(), replayed).await;
+        }
+        Input::Command(Command::Nick(name)) => {
+            shared.directory().rename(member, name)?;
+            format!("* you are now {name}\n")
+        }
+        Input::Command(Command::Kick { user, reason }) => {
+            shared.directory().kick(member, user, &reason)?;
+            format!("* you kicked {user}\n")
+        }
+        Input::Command(Command::List) => shared.directory().list(member) + "\n",
+        Input::Command(Command::Rooms) => shared.directory().rooms() + "\n",
+        Input::Command(Command::Help) => HELP
+            .iter()
+            .map(|(usage, what)| format!("* {usage}: {what}\n"))
+            .collect(),
+        Input::Command(Command::Quit(_)) => return Ok(()),
+    };
+    write(writer, shared, &reply).await
+}
+// ANCHOR_END: handle
+
+// ANCHOR: say
+/// Relays chat text to the member's room: through the filters, into the
+/// room's history, then to everyone in the room.
+async fn say(
+    shared: &Shared,
+    member: &mut Connection<InRoom>,
+    text: &str,
+) -> Result<(), ChatError> {
+    /// Gives every chat message an id, unique for the server's life.
+    static NEXT_MESSAGE: AtomicU64 = AtomicU64::new(1);
+
+    // No lock is held while the filters run: a slow filter delays only this
+    // sender.
+    let text = shared
+        .services
+        .filters
+        .apply(member.name(), text)
+        .await
+        .map_err(ChatError::Blocked)?;
+    let line: Arc<str> = Arc::from(format!("<{}> {text}\n", member.name()));
+    let id = NEXT_MESSAGE.fetch_add(1, Relaxed);
+    // Recorded before it is sent: a newcomer who subscribes in between finds
+    // it in the history and skips the live copy by its id.
+    let entry = Entry {
+        id,
+        line: Arc::clone(&line),
+    };
+    shared.services.history.record(member.room(), entry).await;
+    let delivery = Delivery {
+        from: member.id(),
+        id: Some(id),
+        line,
+    };
+    // `send` fails only if nobody is subscribed, and we are.
+    let _ = member.membership().sender.send(delivery);
+    shared.services.metrics.messages.fetch_add(1, Relaxed);
+    Ok(())
+}
+// ANCHOR_END: say
+
+/// Writes the recent messages of `room` and remembers their ids in `replayed`.
+async fn replay_history(
+    shared: &Shared,
+    writer: &mut OwnedWriteHalf,
+    room: &str,
+    replayed: &mut Vec<u64>,
+) -> Result<(), ChatError> {
+    let recent = shared.services.history.recent(room).await;
+    replayed.clear();
+    if recent.is_empty() {
+        return Ok(());
+    }
+    let mut text = format!("* the last {} messages in #{room}:\n", recent.len());
+    for entry in &recent {
+        replayed.push(entry.id);
+        text.push_str(&entry.line);
+    }
+    write(writer, shared, &text).await
+}
+
+/// Writes `text` within the configured write timeout. A client whose socket
+/// takes nothing for that long is not reading; waiting longer would only tie
+/// up this task.
+async fn write(writer: &mut OwnedWriteHalf, shared: &Shared, text: &str) -> Result<(), ChatError> {
+    if text.is_empty() {
+        return Ok(());
+    }
+    let limit = shared.config.write_timeout();
+    match timeout(limit, writer.write_all(text.as_bytes())).await {
+        Ok(written) => Ok(written?),
+        Err(_) => Err(ChatError::TooSlow { after: limit }),
+    }
+}
+
+/// Checks and parses one line.
+fn parse(line: Result<&str, LineError>) -> Result<Input<'_>, ChatError> {
+    Ok(parse_input(line?)?)
+}
+
+/// Whether the connection cannot go on after this error.
+fn is_fatal(error: &ChatError) -> bool {
+    matches!(error, ChatError::Line(LineError::TooLong { .. }))
+}

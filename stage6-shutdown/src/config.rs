@@ -1,0 +1,718 @@
+//! The server's configuration, made with a builder that validates (pattern 17).
+//!
+//! A [`ServerConfig`] can only come from [`ServerConfigBuilder::build`] or from
+//! [`Default`], and both give a valid one: its fields are private, so the rest
+//! of the server can rely on every limit making sense without checking again.
+//!
+//! The message filters are not part of it. A configuration is plain data that
+//! can be cloned, compared and printed in full; a boxed closure can be none of
+//! those. The server takes its `FilterChain` as a separate argument.
+
+use std::fmt;
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::names::{validate_name, validate_room_name};
+
+/// Allowed values of `max_line_len`: long enough for every command, short
+/// enough that one connection's buffer stays small.
+const LINE_LEN_RANGE: RangeInclusive<usize> = 64..=64 * 1024;
+
+/// Allowed values of `room_buffer`: a room's ring holds at least one message,
+/// and at most this many `Arc`s per room.
+const ROOM_BUFFER_RANGE: RangeInclusive<usize> = 1..=65536;
+
+/// The most chat messages a room may remember: each is kept in memory.
+const MAX_HISTORY_LEN: usize = 1000;
+
+/// Allowed values of `max_name_len`.
+const NAME_LEN_RANGE: RangeInclusive<usize> = 1..=32;
+
+// ANCHOR: server_config
+/// The server's limits and settings, all checked by [`ServerConfigBuilder::build`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Most users connected at once. Default 64.
+    max_users: usize,
+    /// Most rooms at once, the default room included. Default 16.
+    max_rooms: usize,
+    /// Longest line a client may send, in bytes. Default 1024.
+    max_line_len: usize,
+    /// Longest user name, in bytes. Default 16.
+    max_name_len: usize,
+    /// How many messages each room keeps for members that have not read them
+    /// yet; a member further behind is told how many it missed. Default 256.
+    room_buffer: usize,
+    /// A client whose socket accepts nothing for this long is disconnected.
+    /// Default 10 seconds.
+    write_timeout: Duration,
+    /// How long a client may stay silent. Default 5 minutes.
+    idle_timeout: Duration,
+    /// The room every user starts in. Default `lobby`.
+    default_room: String,
+    /// Shown to each user once they have picked a name. Default none.
+    motd: Option<String>,
+    /// Names reserved for admins, who may kick anyone. Default none.
+    admins: Vec<String>,
+    /// What an admin types after their name at the prompt (`root <password>`)
+    /// to claim it. Required when there are admins. It crosses the network in
+    /// the clear, like everything in this chat: fine on a laptop, not beyond.
+    admin_password: Option<String>,
+    /// A connection that has not chosen a name after this long is
+    /// disconnected, so that unnamed connections cannot fill `max_users`.
+    /// Default 30 seconds.
+    name_timeout: Duration,
+    /// How long a graceful shutdown may take before the remaining
+    /// connections are cut. Default 5 seconds.
+    shutdown_timeout: Duration,
+    /// Lines a client may send per second, on average. Default 5.
+    message_rate: u32,
+    /// Lines a client may send at once after being quiet. Default 10.
+    message_burst: u32,
+    /// Chat messages each room remembers and replays to newcomers. Default
+    /// 20; 0 turns history off.
+    history_len: usize,
+    /// Rooms with more members than this hear one summary a second of who
+    /// came and went instead of a notice for each. Default 100.
+    announce_limit: usize,
+}
+// ANCHOR_END: server_config
+
+impl Default for ServerConfig {
+    /// The defaults listed on each field. They pass every check in `build`
+    /// (a test makes sure), so `default` cannot fail and needs no `Result`.
+    fn default() -> Self {
+        ServerConfig {
+            max_users: 64,
+            max_rooms: 16,
+            max_line_len: 1024,
+            max_name_len: 16,
+            room_buffer: 256,
+            write_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(5 * 60),
+            default_room: "lobby".to_owned(),
+            motd: None,
+            admins: Vec::new(),
+            admin_password: None,
+            name_timeout: Duration::from_secs(30),
+            shutdown_timeout: Duration::from_secs(5),
+            message_rate: 5,
+            message_burst: 10,
+            history_len: 20,
+            announce_limit: 100,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Starts a builder holding the defaults.
+    pub fn builder() -> ServerConfigBuilder {
+        ServerConfigBuilder {
+            config: ServerConfig::default(),
+        }
+    }
+
+    /// Most users connected at once.
+    pub fn max_users(&self) -> usize {
+        self.max_users
+    }
+
+    /// Most rooms at once, the default room included.
+    pub fn max_rooms(&self) -> usize {
+        self.max_rooms
+    }
+
+    /// Longest line a client may send, in bytes, not counting the line ending.
+    pub fn max_line_len(&self) -> usize {
+        self.max_line_len
+    }
+
+    /// Longest user name, in bytes.
+    pub fn max_name_len(&self) -> usize {
+        self.max_name_len
+    }
+
+    /// How many messages each room keeps for members that are behind.
+    pub fn room_buffer(&self) -> usize {
+        self.room_buffer
+    }
+
+    /// How long a write to a client may make no progress.
+    pub fn write_timeout(&self) -> Duration {
+        self.write_timeout
+    }
+
+    /// How long a client may stay silent before it is disconnected.
+    pub fn idle_timeout(&self) -> Duration {
+        self.idle_timeout
+    }
+
+    /// The room every user starts in; a valid room name.
+    pub fn default_room(&self) -> &str {
+        &self.default_room
+    }
+
+    /// The message of the day, if any; each line fits in a line and has no
+    /// control characters.
+    pub fn motd(&self) -> Option<&str> {
+        self.motd.as_deref()
+    }
+
+    /// Users who may kick anyone; each a valid user name.
+    pub fn admins(&self) -> &[String] {
+        &self.admins
+    }
+
+    /// The password that claims an admin name.
+    pub fn admin_password(&self) -> Option<&str> {
+        self.admin_password.as_deref()
+    }
+
+    /// How long a connection may take to choose a name.
+    pub fn name_timeout(&self) -> Duration {
+        self.name_timeout
+    }
+
+    /// How long a graceful shutdown may take.
+    pub fn shutdown_timeout(&self) -> Duration {
+        self.shutdown_timeout
+    }
+
+    /// Lines a client may send per second, on average.
+    pub fn message_rate(&self) -> u32 {
+        self.message_rate
+    }
+
+    /// Lines a client may send at once after being quiet.
+    pub fn message_burst(&self) -> u32 {
+        self.message_burst
+    }
+
+    /// Chat messages each room replays to newcomers; 0 when history is off.
+    pub fn history_len(&self) -> usize {
+        self.history_len
+    }
+
+    /// Above this many members, a room's arrivals and departures are summed up.
+    pub fn announce_limit(&self) -> usize {
+        self.announce_limit
+    }
+}
+
+// ANCHOR: builder
+/// Builds a [`ServerConfig`]: start with [`ServerConfig::builder`], change what
+/// you need, finish with [`build`](Self::build).
+// Every setter takes and returns `self`: a call whose result is dropped loses
+// the whole builder, so the compiler should warn about it.
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ServerConfigBuilder {
+    /// The configuration so far, not yet checked.
+    config: ServerConfig,
+}
+
+impl ServerConfigBuilder {
+    /// Most users connected at once. Default 64; at least 1.
+    pub fn max_users(mut self, max_users: usize) -> Self {
+        self.config.max_users = max_users;
+        self
+    }
+    // ANCHOR_END: builder
+
+    /// Most rooms at once, the default room included. Default 16; at least 1.
+    pub fn max_rooms(mut self, max_rooms: usize) -> Self {
+        self.config.max_rooms = max_rooms;
+        self
+    }
+
+    /// Longest line a client may send, in bytes. Default 1024; from 64 (so
+    /// that every command and server reply fits) to 64 KiB.
+    pub fn max_line_len(mut self, max_line_len: usize) -> Self {
+        self.config.max_line_len = max_line_len;
+        self
+    }
+
+    /// Longest user name, in bytes. Default 16; from 1 to 32.
+    pub fn max_name_len(mut self, max_name_len: usize) -> Self {
+        self.config.max_name_len = max_name_len;
+        self
+    }
+
+    /// How many messages each room keeps for members that are behind.
+    /// Default 256; from 1 to 65536.
+    pub fn room_buffer(mut self, room_buffer: usize) -> Self {
+        self.config.room_buffer = room_buffer;
+        self
+    }
+
+    /// How long a write to a client may make no progress. Default 10 seconds;
+    /// not zero.
+    pub fn write_timeout(mut self, write_timeout: Duration) -> Self {
+        self.config.write_timeout = write_timeout;
+        self
+    }
+
+    /// How long a client may stay silent. Default 5 minutes; not zero.
+    pub fn idle_timeout(mut self, idle_timeout: Duration) -> Self {
+        self.config.idle_timeout = idle_timeout;
+        self
+    }
+
+    /// The room every user starts in. Default `lobby`; a valid room name (see
+    /// [`validate_room_name`]).
+    pub fn default_room(mut self, default_room: impl Into<String>) -> Self {
+        self.config.default_room = default_room.into();
+        self
+    }
+
+    /// The message of the day. Default none; every line at most `max_line_len`
+    /// bytes, with no control characters.
+    pub fn motd(mut self, motd: impl Into<String>) -> Self {
+        self.config.motd = Some(motd.into());
+        self
+    }
+
+    /// Reserves a name for an admin, who may kick anyone. Default none; each a
+    /// valid user name no longer than `max_name_len` (see [`validate_name`]).
+    pub fn admin(mut self, name: impl Into<String>) -> Self {
+        self.config.admins.push(name.into());
+        self
+    }
+
+    /// The password that claims an admin name. Required when there are
+    /// admins; one word, without control characters.
+    pub fn admin_password(mut self, password: impl Into<String>) -> Self {
+        self.config.admin_password = Some(password.into());
+        self
+    }
+
+    /// How long a connection may take to choose a name. Default 30 seconds;
+    /// not zero.
+    pub fn name_timeout(mut self, name_timeout: Duration) -> Self {
+        self.config.name_timeout = name_timeout;
+        self
+    }
+
+    /// How long a graceful shutdown may take. Default 5 seconds; not zero.
+    pub fn shutdown_timeout(mut self, shutdown_timeout: Duration) -> Self {
+        self.config.shutdown_timeout = shutdown_timeout;
+        self
+    }
+
+    /// Lines a client may send per second, on average. Default 5; not zero.
+    pub fn message_rate(mut self, message_rate: u32) -> Self {
+        self.config.message_rate = message_rate;
+        self
+    }
+
+    /// Lines a client may send at once after being quiet. Default 10; not zero.
+    pub fn message_burst(mut self, message_burst: u32) -> Self {
+        self.config.message_burst = message_burst;
+        self
+    }
+
+    /// Chat messages each room replays to newcomers. Default 20; 0 turns
+    /// history off; at most 1000.
+    pub fn history_len(mut self, history_len: usize) -> Self {
+        self.config.history_len = history_len;
+        self
+    }
+
+    /// Above this many members a room's arrivals and departures are summed
+    /// up once a second. Default 100; not zero.
+    pub fn announce_limit(mut self, announce_limit: usize) -> Self {
+        self.config.announce_limit = announce_limit;
+        self
+    }
+
+    // ANCHOR: build
+    /// Checks every setting and returns the configuration, or every problem
+    /// found.
+    ///
+    /// Reporting all problems at once, not just the first, saves a round of
+    /// "fix one, run again, see the next" for whoever writes the configuration.
+    pub fn build(self) -> Result<ServerConfig, ConfigError> {
+        let config = self.config;
+        let mut problems = Vec::new();
+        // This closure changes the `Vec` it captured, so it is an `FnMut` and
+        // has to be declared `mut`.
+        let mut problem = |field, rule| problems.push(Problem { field, rule });
+
+        if config.max_users == 0 {
+            problem("max_users", "must be at least 1".to_owned());
+        }
+        if config.max_rooms == 0 {
+            problem(
+                "max_rooms",
+                "must be at least 1, for the default room".to_owned(),
+            );
+        }
+        if !LINE_LEN_RANGE.contains(&config.max_line_len) {
+            problem(
+                "max_line_len",
+                format!(
+                    "must be from {} to {} bytes (got {})",
+                    LINE_LEN_RANGE.start(),
+                    LINE_LEN_RANGE.end(),
+                    config.max_line_len
+                ),
+            );
+        }
+        if !NAME_LEN_RANGE.contains(&config.max_name_len) {
+            problem(
+                "max_name_len",
+                format!(
+                    "must be from {} to {} bytes (got {})",
+                    NAME_LEN_RANGE.start(),
+                    NAME_LEN_RANGE.end(),
+                    config.max_name_len
+                ),
+            );
+        }
+        if !ROOM_BUFFER_RANGE.contains(&config.room_buffer) {
+            problem(
+                "room_buffer",
+                format!(
+                    "must be from {} to {} messages (got {})",
+                    ROOM_BUFFER_RANGE.start(),
+                    ROOM_BUFFER_RANGE.end(),
+                    config.room_buffer
+                ),
+            );
+        }
+        if config.write_timeout.is_zero() {
+            problem("write_timeout", "must not be zero".to_owned());
+        }
+        if config.idle_timeout.is_zero() {
+            problem("idle_timeout", "must not be zero".to_owned());
+        }
+        if let Err(error) = validate_room_name(&config.default_room) {
+            problem("default_room", error.to_string());
+        }
+        if let Some(motd) = &config.motd {
+            for (index, line) in motd.lines().enumerate() {
+                let number = index + 1;
+                if line.len() > config.max_line_len {
+                    problem(
+                        "motd",
+                        format!(
+                            "line {number} is {} bytes, more than max_line_len ({})",
+                            line.len(),
+                            config.max_line_len
+                        ),
+                    );
+                }
+                if line.contains(char::is_control) {
+                    problem(
+                        "motd",
+                        format!("line {number} must not contain control characters"),
+                    );
+                }
+            }
+        }
+        for admin in &config.admins {
+            if let Err(error) = validate_name(admin, config.max_name_len) {
+                problem("admins", format!("entry {admin:?} {error}"));
+            }
+        }
+        match &config.admin_password {
+            None if !config.admins.is_empty() => {
+                problem(
+                    "admin_password",
+                    "must be set when there are admins".to_owned(),
+                );
+            }
+            Some(password)
+                if password.is_empty()
+                    || password.contains(|c: char| c.is_whitespace() || c.is_control()) =>
+            {
+                problem(
+                    "admin_password",
+                    "must be one word, without control characters".to_owned(),
+                );
+            }
+            _ => {}
+        }
+        if config.name_timeout.is_zero() {
+            problem("name_timeout", "must not be zero".to_owned());
+        }
+        if config.shutdown_timeout.is_zero() {
+            problem("shutdown_timeout", "must not be zero".to_owned());
+        }
+        if config.message_rate == 0 {
+            problem("message_rate", "must be at least 1".to_owned());
+        }
+        if config.message_burst == 0 {
+            problem("message_burst", "must be at least 1".to_owned());
+        }
+        if config.history_len > MAX_HISTORY_LEN {
+            problem(
+                "history_len",
+                format!(
+                    "must be at most {MAX_HISTORY_LEN} (got {})",
+                    config.history_len
+                ),
+            );
+        }
+        if config.announce_limit == 0 {
+            problem("announce_limit", "must be at least 1".to_owned());
+        }
+
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError { problems })
+        }
+    }
+    // ANCHOR_END: build
+}
+
+// ANCHOR: config_error
+/// One setting that breaks one rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The setting, named as its builder method.
+    pub field: &'static str,
+    /// The rule it breaks, readable after the field's name.
+    pub rule: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.field, self.rule)
+    }
+}
+
+/// Why [`ServerConfigBuilder::build`] refused: every problem it found, in the
+/// order of the fields.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("invalid server configuration: {}", join(.problems))]
+pub struct ConfigError {
+    /// Never empty.
+    problems: Vec<Problem>,
+}
+
+impl ConfigError {
+    /// Every problem found, so that a caller can show them one per line.
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+}
+
+/// `a; b; c`, for the one-line message.
+fn join(problems: &[Problem]) -> String {
+    let rendered: Vec<String> = problems.iter().map(Problem::to_string).collect();
+    rendered.join("; ")
+}
+// ANCHOR_END: config_error
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The problems `builder` reports, rendered as text.
+    fn problems(builder: ServerConfigBuilder) -> Vec<String> {
+        match builder.build() {
+            Ok(config) => panic!("expected problems, got {config:?}"),
+            Err(error) => error.problems().iter().map(Problem::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn the_defaults_are_valid() {
+        assert_eq!(ServerConfig::builder().build(), Ok(ServerConfig::default()));
+        let config = ServerConfig::default();
+        assert_eq!(config.max_users(), 64);
+        assert_eq!(config.max_rooms(), 16);
+        assert_eq!(config.max_line_len(), 1024);
+        assert_eq!(config.max_name_len(), 16);
+        assert_eq!(config.room_buffer(), 256);
+        assert_eq!(config.write_timeout(), Duration::from_secs(10));
+        assert_eq!(config.idle_timeout(), Duration::from_secs(300));
+        assert_eq!(config.default_room(), "lobby");
+        assert_eq!(config.motd(), None);
+        assert!(config.admins().is_empty());
+        assert_eq!(config.admin_password(), None);
+        assert_eq!(config.name_timeout(), Duration::from_secs(30));
+        assert_eq!(config.shutdown_timeout(), Duration::from_secs(5));
+        assert_eq!(config.message_rate(), 5);
+        assert_eq!(config.message_burst(), 10);
+        assert_eq!(config.history_len(), 20);
+        assert_eq!(config.announce_limit(), 100);
+    }
+
+    #[test]
+    fn every_setter_is_kept() {
+        let config = ServerConfig::builder()
+            .max_users(2)
+            .max_rooms(3)
+            .max_line_len(64)
+            .max_name_len(32)
+            .room_buffer(1)
+            .write_timeout(Duration::from_millis(2))
+            .idle_timeout(Duration::from_millis(1))
+            .default_room("main-hall_2")
+            .motd("welcome!\nbe kind")
+            .admin("alice")
+            .admin("Bob-2")
+            .admin_password("s3cret")
+            .name_timeout(Duration::from_millis(3))
+            .shutdown_timeout(Duration::from_millis(4))
+            .message_rate(7)
+            .message_burst(8)
+            .history_len(0)
+            .announce_limit(9)
+            .build()
+            .unwrap();
+        assert_eq!(config.max_users(), 2);
+        assert_eq!(config.max_rooms(), 3);
+        assert_eq!(config.max_line_len(), 64);
+        assert_eq!(config.max_name_len(), 32);
+        assert_eq!(config.room_buffer(), 1);
+        assert_eq!(config.write_timeout(), Duration::from_millis(2));
+        assert_eq!(config.idle_timeout(), Duration::from_millis(1));
+        assert_eq!(config.default_room(), "main-hall_2");
+        assert_eq!(config.motd(), Some("welcome!\nbe kind"));
+        assert_eq!(config.admins(), ["alice", "Bob-2"]);
+        assert_eq!(config.admin_password(), Some("s3cret"));
+        assert_eq!(config.name_timeout(), Duration::from_millis(3));
+        assert_eq!(config.shutdown_timeout(), Duration::from_millis(4));
+        assert_eq!(config.message_rate(), 7);
+        assert_eq!(config.message_burst(), 8);
+        assert_eq!(config.history_len(), 0);
+        assert_eq!(config.announce_limit(), 9);
+    }
+
+    #[test]
+    fn the_largest_line_is_allowed() {
+        let config = ServerConfig::builder().max_line_len(64 * 1024).build();
+        assert!(config.is_ok());
+    }
+
+    #[test]
+    fn each_bad_value_is_named_with_its_rule() {
+        let cases = [
+            (
+                ServerConfig::builder().max_users(0),
+                "max_users must be at least 1",
+            ),
+            (
+                ServerConfig::builder().max_rooms(0),
+                "max_rooms must be at least 1, for the default room",
+            ),
+            (
+                ServerConfig::builder().max_line_len(63),
+                "max_line_len must be from 64 to 65536 bytes (got 63)",
+            ),
+            (
+                ServerConfig::builder().max_line_len(64 * 1024 + 1),
+                "max_line_len must be from 64 to 65536 bytes (got 65537)",
+            ),
+            (
+                ServerConfig::builder().max_name_len(0),
+                "max_name_len must be from 1 to 32 bytes (got 0)",
+            ),
+            (
+                ServerConfig::builder().max_name_len(33),
+                "max_name_len must be from 1 to 32 bytes (got 33)",
+            ),
+            (
+                ServerConfig::builder().room_buffer(0),
+                "room_buffer must be from 1 to 65536 messages (got 0)",
+            ),
+            (
+                ServerConfig::builder().write_timeout(Duration::ZERO),
+                "write_timeout must not be zero",
+            ),
+            (
+                ServerConfig::builder().idle_timeout(Duration::ZERO),
+                "idle_timeout must not be zero",
+            ),
+            (
+                ServerConfig::builder().default_room(""),
+                "default_room must not be empty",
+            ),
+            (
+                ServerConfig::builder().default_room("Lobby"),
+                "default_room may contain only lowercase ASCII letters, digits, \
+                 '_' and '-', not 'L'",
+            ),
+            (
+                ServerConfig::builder().motd(format!("hi\n{}", "x".repeat(1025))),
+                "motd line 2 is 1025 bytes, more than max_line_len (1024)",
+            ),
+            (
+                ServerConfig::builder().motd("\u{1b}[31mred"),
+                "motd line 1 must not contain control characters",
+            ),
+            (
+                ServerConfig::builder()
+                    .admin("bad name")
+                    .admin_password("pw"),
+                "admins entry \"bad name\" may contain only ASCII letters, digits, \
+                 '_' and '-', not ' '",
+            ),
+            (
+                ServerConfig::builder()
+                    .admin("a".repeat(17))
+                    .admin_password("pw"),
+                "admins entry \"aaaaaaaaaaaaaaaaa\" must be at most 16 bytes long",
+            ),
+            (
+                ServerConfig::builder().admin("root"),
+                "admin_password must be set when there are admins",
+            ),
+            (
+                ServerConfig::builder().admin_password("two words"),
+                "admin_password must be one word, without control characters",
+            ),
+            (
+                ServerConfig::builder().name_timeout(Duration::ZERO),
+                "name_timeout must not be zero",
+            ),
+            (
+                ServerConfig::builder().shutdown_timeout(Duration::ZERO),
+                "shutdown_timeout must not be zero",
+            ),
+            (
+                ServerConfig::builder().message_rate(0),
+                "message_rate must be at least 1",
+            ),
+            (
+                ServerConfig::builder().message_burst(0),
+                "message_burst must be at least 1",
+            ),
+            (
+                ServerConfig::builder().history_len(1001),
+                "history_len must be at most 1000 (got 1001)",
+            ),
+            (
+                ServerConfig::builder().announce_limit(0),
+                "announce_limit must be at least 1",
+            ),
+        ];
+        for (builder, expected) in cases {
+            assert_eq!(problems(builder), [expected]);
+        }
+    }
+
+    #[test]
+    fn all_problems_are_reported_together() {
+        let error = ServerConfig::builder()
+            .max_users(0)
+            .idle_timeout(Duration::ZERO)
+            .admin("")
+            .admin_password("pw")
+            .build()
+            .unwrap_err();
+        let fields: Vec<&str> = error.problems().iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["max_users", "idle_timeout", "admins"]);
+        assert_eq!(
+            error.to_string(),
+            "invalid server configuration: max_users must be at least 1; \
+             idle_timeout must not be zero; admins entry \"\" must not be empty"
+        );
+    }
+}

@@ -1,0 +1,323 @@
+//! What all connections share: the rooms, the names in use, the pending kicks.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+
+use tokio::sync::oneshot;
+
+use crate::connection::{Connection, InRoom, Membership};
+use crate::metrics::Metrics;
+use crate::room::Room;
+use crate::{ChatError, ServerConfig, UserId, validate_name, validate_room_name};
+
+/// A new member, as [`Directory::register`] returns it.
+pub struct Registered<'a> {
+    /// The name, borrowed from the answer to the prompt.
+    pub name: &'a str,
+    /// Whether the admin password came with it.
+    pub admin: bool,
+    /// The member's place in the default room.
+    pub membership: Membership,
+    /// Fires if another user kicks this one.
+    pub kicked: oneshot::Receiver<Kick>,
+}
+
+/// What a kicked client's task is told through its kick channel.
+#[derive(Debug)]
+pub struct Kick {
+    /// Who kicked.
+    pub by: String,
+    /// Why, or empty.
+    pub reason: String,
+}
+
+// ANCHOR: directory
+/// Who is where. One `Directory` lives behind the server's `Mutex`; every
+/// method here is quick and never waits for I/O, so the lock is never held
+/// across an `.await`.
+pub struct Directory {
+    config: ServerConfig,
+    /// Every room by name.
+    rooms: HashMap<String, Room>,
+    /// Each connected user's id by lowercased name, so that `Alice` cannot
+    /// pose as `alice` and `/kick` can find its target.
+    names: HashMap<String, UserId>,
+    /// How to reach each named user's task when it is kicked: a one-shot
+    /// channel, because a user is kicked at most once.
+    kicks: HashMap<UserId, oneshot::Sender<Kick>>,
+    /// Set when the server shuts down: departures are no longer announced,
+    /// since everyone is leaving.
+    closing: bool,
+    metrics: Arc<Metrics>,
+}
+// ANCHOR_END: directory
+
+impl Directory {
+    /// A directory with only the default room.
+    pub fn new(config: ServerConfig, metrics: Arc<Metrics>) -> Self {
+        let default_room = Room::new(config.default_room(), config.room_buffer());
+        let rooms = HashMap::from([(config.default_room().to_owned(), default_room)]);
+        metrics.rooms.store(1, Relaxed);
+        Directory {
+            config,
+            rooms,
+            names: HashMap::new(),
+            kicks: HashMap::new(),
+            closing: false,
+            metrics,
+        }
+    }
+
+    /// The server is shutting down: stop announcing departures.
+    pub fn close(&mut self) {
+        self.closing = true;
+    }
+
+    /// Sums up, in each big room, who came and went in the last second.
+    pub fn summarize(&mut self) {
+        for room in self.rooms.values_mut() {
+            room.summarize(UserId::SERVER);
+        }
+    }
+
+    /// Claims the name in `answer` (see [`check_new_name`](Self::check_new_name))
+    /// for `id` and adds it to the default room. Returns the name, whether it
+    /// is an admin's, the membership, and the receiver that tells the user's
+    /// task if it is kicked.
+    pub fn register<'a>(
+        &mut self,
+        id: UserId,
+        answer: &'a str,
+    ) -> Result<Registered<'a>, ChatError> {
+        let (name, admin) = self.check_new_name(answer)?;
+        self.claim_name(id, name)?;
+        let (kick, kicked) = oneshot::channel();
+        self.kicks.insert(id, kick);
+        let room = self.config.default_room().to_owned();
+        let membership = self.enter(id, name, &room);
+        Ok(Registered {
+            name,
+            admin,
+            membership,
+            kicked,
+        })
+    }
+
+    /// Checks the answer to the name prompt: a valid name, or an admin's
+    /// name followed by the admin password. Returns the name, and whether it
+    /// is an admin's.
+    fn check_new_name<'a>(&self, answer: &'a str) -> Result<(&'a str, bool), ChatError> {
+        let (name, password) = match answer.split_once(char::is_whitespace) {
+            Some((name, password)) => (name, Some(password.trim())),
+            None => (answer, None),
+        };
+        if self.is_admin_name(name) {
+            return match (password, self.config.admin_password()) {
+                (None, _) => Err(ChatError::Reserved(name.to_owned())),
+                (Some(given), Some(expected)) if given == expected => Ok((name, true)),
+                (Some(_), _) => Err(ChatError::WrongPassword(name.to_owned())),
+            };
+        }
+        // Not an admin's name: the whole answer is the name, so a space in
+        // it is refused like any other character a name may not contain.
+        validate_name(answer, self.config.max_name_len()).map_err(ChatError::BadName)?;
+        Ok((answer, false))
+    }
+
+    /// Whether `name` is reserved for an admin.
+    fn is_admin_name(&self, name: &str) -> bool {
+        self.config
+            .admins()
+            .iter()
+            .any(|admin| admin.eq_ignore_ascii_case(name))
+    }
+
+    /// Changes a member's name and tells the room.
+    pub fn rename(&mut self, member: &mut Connection<InRoom>, new: &str) -> Result<(), ChatError> {
+        validate_name(new, self.config.max_name_len()).map_err(ChatError::BadName)?;
+        let old = member.name().to_owned();
+        if self.is_admin_name(new) && !old.eq_ignore_ascii_case(new) {
+            return Err(ChatError::Reserved(new.to_owned()));
+        }
+        // Changing only the case of one's own name must not look "taken".
+        if !old.eq_ignore_ascii_case(new) {
+            self.claim_name(member.id(), new)?;
+            self.names.remove(&old.to_ascii_lowercase());
+        }
+        member.rename(new.to_owned());
+        if let Some(room) = self.rooms.get_mut(member.room()) {
+            room.rename(member.id(), new);
+            room.announce(member.id(), format!("* {old} is now known as {new}\n"));
+        }
+        Ok(())
+    }
+
+    /// Moves a member to `room`, creating it if nobody is in it yet. Returns
+    /// the name of the room it left if that room is now gone, so that its
+    /// history can be forgotten.
+    pub fn join(
+        &mut self,
+        member: &mut Connection<InRoom>,
+        room: &str,
+    ) -> Result<Option<String>, ChatError> {
+        validate_room_name(room).map_err(ChatError::BadRoom)?;
+        if member.room() == room {
+            return Err(ChatError::AlreadyInRoom(room.to_owned()));
+        }
+        if !self.rooms.contains_key(room) {
+            // Leaving a room where one is alone removes that room.
+            let current = self.rooms.get(member.room()).map_or(0, Room::len);
+            let frees_one = current == 1 && member.room() != self.config.default_room();
+            let max = self.config.max_rooms();
+            if self.rooms.len() - usize::from(frees_one) >= max {
+                return Err(ChatError::TooManyRooms { max });
+            }
+        }
+        let emptied = self.remove_from_room(member, "");
+        let membership = self.enter(member.id(), member.name(), room);
+        member.move_to(membership);
+        Ok(emptied)
+    }
+
+    /// `/list`: who is in the member's room.
+    pub fn list(&self, member: &Connection<InRoom>) -> String {
+        let names: Vec<&str> = self
+            .rooms
+            .get(member.room())
+            .map(|room| room.names().collect())
+            .unwrap_or_default();
+        format!("* in #{}: {}", member.room(), names.join(", "))
+    }
+
+    /// `/rooms`: every room with its member count, sorted by name.
+    pub fn rooms(&self) -> String {
+        let mut rooms: Vec<(&str, usize)> = self
+            .rooms
+            .values()
+            .map(|room| (room.name(), room.len()))
+            .collect();
+        rooms.sort_unstable();
+        let listed: Vec<String> = rooms
+            .iter()
+            .map(|(name, members)| format!("#{name} ({members})"))
+            .collect();
+        format!("* rooms: {}", listed.join(", "))
+    }
+
+    // ANCHOR: kick
+    /// Decides a `/kick`: admins may kick anyone; in any room but the default
+    /// one, the member present longest (the operator) may kick the others.
+    /// The target's own task is told, and leaves by itself.
+    pub fn kick(
+        &mut self,
+        kicker: &Connection<InRoom>,
+        target_name: &str,
+        reason: &str,
+    ) -> Result<(), ChatError> {
+        let &target = self
+            .names
+            .get(&target_name.to_ascii_lowercase())
+            .ok_or_else(|| ChatError::NoSuchUser(target_name.to_owned()))?;
+        if target == kicker.id() {
+            return Err(ChatError::KickSelf);
+        }
+        if !kicker.is_admin() {
+            let room = self
+                .rooms
+                .get(kicker.room())
+                .ok_or_else(|| ChatError::NotInYourRoom(target_name.to_owned()))?;
+            if !room.contains(target) {
+                return Err(ChatError::NotInYourRoom(target_name.to_owned()));
+            }
+            if kicker.room() == self.config.default_room() {
+                return Err(ChatError::AdminsOnly(room.name().to_owned()));
+            }
+            if room.operator() != Some(kicker.id()) {
+                return Err(ChatError::OperatorOnly {
+                    room: room.name().to_owned(),
+                    operator: room.names().next().unwrap_or_default().to_owned(),
+                });
+            }
+        }
+        if let Some(kick) = self.kicks.remove(&target) {
+            // If the target's task has just ended, nobody is left to tell.
+            let _ = kick.send(Kick {
+                by: kicker.name().to_owned(),
+                reason: reason.to_owned(),
+            });
+        }
+        Ok(())
+    }
+    // ANCHOR_END: kick
+
+    /// Takes a member out of the chat: out of its room (telling the room, with
+    /// `reason` if any), its name freed. Returns the name of its room if that
+    /// room is now gone.
+    pub fn depart(&mut self, member: Connection<InRoom>, reason: &str) -> Option<String> {
+        let emptied = self.remove_from_room(&member, reason);
+        self.kicks.remove(&member.id());
+        let member = member.leave();
+        self.names.remove(&member.name().to_ascii_lowercase());
+        emptied
+    }
+
+    /// Reserves a valid `name` for `id`, unless someone has it already.
+    fn claim_name(&mut self, id: UserId, name: &str) -> Result<(), ChatError> {
+        let key = name.to_ascii_lowercase();
+        if self.names.contains_key(&key) {
+            return Err(ChatError::NameTaken(name.to_owned()));
+        }
+        self.names.insert(key, id);
+        Ok(())
+    }
+
+    /// Adds `id` to `room`, creating it if needed, and tells the members
+    /// already there.
+    fn enter(&mut self, id: UserId, name: &str, room: &str) -> Membership {
+        let buffer = self.config.room_buffer();
+        let target = self.rooms.entry(room.to_owned()).or_insert_with(|| {
+            self.metrics.rooms.fetch_add(1, Relaxed);
+            Room::new(room, buffer)
+        });
+        if target.len() < self.config.announce_limit() {
+            target.announce(id, format!("* {name} joined #{room}\n"));
+        } else {
+            target.count_unannounced(true);
+        }
+        let (sender, receiver) = target.add(id, name);
+        Membership {
+            room: room.to_owned(),
+            sender,
+            receiver,
+        }
+    }
+
+    /// Takes a member out of its room, tells the room, and removes the room
+    /// if it is now empty (the default room always stays); returns the name
+    /// of a removed room.
+    fn remove_from_room(&mut self, member: &Connection<InRoom>, reason: &str) -> Option<String> {
+        let room = self.rooms.get_mut(member.room())?;
+        let announced = room.len() <= self.config.announce_limit();
+        room.remove(member.id());
+        let name = member.name();
+        if self.closing {
+            // Everyone is leaving: a notice for each would be noise.
+        } else if !announced {
+            room.count_unannounced(false);
+        } else if reason.is_empty() {
+            room.announce(member.id(), format!("* {name} left #{}\n", room.name()));
+        } else {
+            room.announce(
+                member.id(),
+                format!("* {name} left #{} ({reason})\n", room.name()),
+            );
+        }
+        if room.is_empty() && member.room() != self.config.default_room() {
+            self.rooms.remove(member.room());
+            self.metrics.rooms.fetch_sub(1, Relaxed);
+            return Some(member.room().to_owned());
+        }
+        None
+    }
+}

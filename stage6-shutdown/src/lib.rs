@@ -1,0 +1,77 @@
+//! # Stage 6: shutdown, and everything production needs
+//!
+//! Stage 5's chat, made ready for real use:
+//! - **Graceful shutdown** on Ctrl+C or SIGTERM: stop accepting, let every
+//!   client receive what its room already sent, say goodbye, close, and exit
+//!   within [`ServerConfig::shutdown_timeout`]. The shutdown is any future
+//!   passed to [`run`], so tests trigger it without signals.
+//! - **Limits** on everything a client can do, each a flag of the binary:
+//!   a rate limit per client, name and idle timeouts, bounded rooms.
+//! - **Fast delivery**: a member's task writes every line its room has queued
+//!   with one system call, and big rooms sum up arrivals and departures once a
+//!   second instead of announcing each to everyone.
+//! - **History**: each room replays its last messages to newcomers, through
+//!   the [`History`](history::History) trait, in memory by default.
+//! - **Metrics** at `--metrics-addr` (see [`metrics`]) and logs with
+//!   `tracing`, filtered by `RUST_LOG` (for example `RUST_LOG=debug`).
+//!
+//! ## Rules for untrusted input
+//! - A line longer than [`ServerConfig::max_line_len`] bytes gets
+//!   `error: a line is at most N bytes long, disconnecting` and the connection
+//!   is closed. Each client's read buffer has a fixed size.
+//! - A line that is not UTF-8 gets `error: the line is not valid UTF-8`.
+//! - `\r\n` (telnet) and `\n` (nc) both end a line; an unfinished last line
+//!   is dropped when the client closes the connection. Surrounding spaces are
+//!   trimmed.
+//! - An empty line gets `error: nothing to send`; an unknown command, a missing
+//!   or extra argument gets an error naming the command's usage.
+//! - A name must be 1 to [`ServerConfig::max_name_len`] bytes of letters,
+//!   digits, `_` or `-`, and not in use (ignoring case); room names the same,
+//!   lowercase, at most 32 bytes.
+//! - Control characters in chat text, goodbyes and kick reasons are replaced
+//!   with U+FFFD; an unknown command is echoed back cut to 16 bytes, cleaned
+//!   the same way.
+//! - A client may send [`ServerConfig::message_rate`] lines a second, and
+//!   [`ServerConfig::message_burst`] at once; lines beyond are dropped, and the
+//!   client is told once each time it goes over.
+//! - At most [`ServerConfig::max_users`] clients: the next one is told the
+//!   server is full and disconnected. A connection that has not chosen a name
+//!   within [`ServerConfig::name_timeout`] is disconnected, so that unnamed
+//!   connections cannot fill the server.
+//! - A name listed as an admin's is reserved: it is claimed by answering the
+//!   name prompt with the name and the admin password, and only a client that
+//!   did so may act as an admin.
+//! - A member that reads more slowly than its room talks is told
+//!   `* you missed N messages` once the room's last
+//!   [`ServerConfig::room_buffer`] messages have moved past it; the room
+//!   never waits for it. A client whose socket accepts nothing for
+//!   [`ServerConfig::write_timeout`] is disconnected.
+//! - A client silent for [`ServerConfig::idle_timeout`] is disconnected.
+//! - `/kick` works for admins anywhere, and for a room's operator (its member
+//!   present longest) in any room but the default one.
+
+mod client;
+pub mod command;
+pub mod config;
+pub mod connection;
+mod directory;
+mod error;
+pub mod filter;
+pub mod history;
+mod ids;
+mod inbox;
+mod lines;
+pub mod metrics;
+pub mod names;
+mod rate;
+mod room;
+pub mod server;
+
+pub use command::{Command, CommandError, HELP, Input, parse_input};
+pub use config::{ConfigError, ServerConfig, ServerConfigBuilder};
+pub use error::ChatError;
+pub use filter::{FilterChain, Verdict};
+pub use ids::UserId;
+pub use lines::{LineError, Lines};
+pub use names::{NameError, validate_name, validate_room_name};
+pub use server::{Services, bind, run};

@@ -1,0 +1,169 @@
+//! The accept loop, the state every client's task shares, and shutdown.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use tokio::time::{MissedTickBehavior, interval, timeout};
+use tracing::{Instrument, info, info_span, warn};
+
+use crate::directory::Directory;
+use crate::history::{History, InMemoryHistory};
+use crate::metrics::Metrics;
+use crate::{FilterChain, ServerConfig, client};
+
+/// What the server uses besides its configuration: the parts one might swap.
+pub struct Services {
+    /// The filters every chat message passes.
+    pub filters: FilterChain,
+    /// Where rooms remember their recent messages.
+    pub history: Arc<dyn History>,
+    /// The counters the metrics endpoint shows.
+    pub metrics: Arc<Metrics>,
+}
+
+impl Services {
+    /// No filters, history in memory as long as `config` says, fresh metrics.
+    pub fn new(config: &ServerConfig) -> Self {
+        Services {
+            filters: FilterChain::default(),
+            history: Arc::new(InMemoryHistory::new(config.history_len())),
+            metrics: Arc::new(Metrics::default()),
+        }
+    }
+}
+
+// ANCHOR: shared
+/// What every client's task shares, behind one `Arc` (pattern 19).
+pub struct Shared {
+    /// The limits, read-only: no lock needed.
+    pub config: ServerConfig,
+    /// Filters, history and metrics.
+    pub services: Services,
+    /// Becomes `true` once the server shuts down (pattern 20: a `watch`
+    /// channel holds one value that every task can wait to see change).
+    pub stop: watch::Receiver<bool>,
+    /// Rooms and names, in a `std::sync::Mutex` locked for a few microseconds
+    /// and never across an `.await`.
+    directory: Mutex<Directory>,
+}
+// ANCHOR_END: shared
+
+impl Shared {
+    /// Locks the directory for the length of one statement or block.
+    pub fn directory(&self) -> MutexGuard<'_, Directory> {
+        // A task that panicked while holding the lock "poisons" it. Every
+        // change to the directory is a few plain assignments, and the server
+        // should go on serving the others, so the lock is taken anyway.
+        self.directory
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+// ANCHOR: bind
+/// A listener on `addr` whose queue of connections not yet accepted holds
+/// `backlog` of them (the kernel caps it at `net.core.somaxconn`).
+///
+/// `TcpListener::bind` asks for a queue of 128, and a burst of thousands of
+/// clients connecting at once then overflows it: their handshakes are dropped
+/// and retried a second later.
+pub fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    // Restarting the server must not wait for old connections to time out.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
+}
+// ANCHOR_END: bind
+
+// ANCHOR: run
+/// Serves clients until `shutdown` completes, then shuts down gracefully:
+/// stops accepting, lets every client deliver what its room already sent and
+/// say goodbye, and returns once all are done or `shutdown_timeout` has
+/// passed, whichever comes first.
+///
+/// `shutdown` is any future: `main` passes Ctrl+C or SIGTERM, a test passes
+/// a channel it controls.
+pub async fn run(
+    listener: TcpListener,
+    config: ServerConfig,
+    services: Services,
+    shutdown: impl Future<Output = ()>,
+) {
+    let (stop, stop_seen) = watch::channel(false);
+    // One permit per allowed user; each client's task holds one.
+    let places = Arc::new(Semaphore::new(config.max_users()));
+    let shared = Arc::new(Shared {
+        directory: Mutex::new(Directory::new(
+            config.clone(),
+            Arc::clone(&services.metrics),
+        )),
+        config,
+        services,
+        stop: stop_seen,
+    });
+    // Every client's task, so that shutdown can wait for them (or cut them).
+    let mut clients = JoinSet::new();
+    let mut second = interval(Duration::from_secs(1));
+    second.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut messages_at_last_tick = 0;
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(connection) => connection,
+                    Err(error) => {
+                        // Typically "too many open files": back off.
+                        warn!(%error, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                let Ok(place) = Arc::clone(&places).try_acquire_owned() else {
+                    clients.spawn(client::turn_away(stream, shared.config.max_users()));
+                    continue;
+                };
+                // Chat lines are small and latency matters: send each at once.
+                let _ = stream.set_nodelay(true);
+                let span = info_span!("client", %peer);
+                clients.spawn(client::serve(Arc::clone(&shared), stream, place).instrument(span));
+            }
+            _ = second.tick() => {
+                shared.directory().summarize();
+                shared.services.metrics.tick(&mut messages_at_last_tick);
+            }
+            // Finished tasks are collected as they end, so the set stays small.
+            Some(_) = clients.join_next(), if !clients.is_empty() => {}
+            () = &mut shutdown => break,
+        }
+    }
+
+    // New connections are refused from here on.
+    drop(listener);
+    info!(clients = clients.len(), "shutting down");
+    shared.directory().close();
+    // Every task waiting on `stop` wakes up and starts its goodbye.
+    let _ = stop.send(true);
+    let limit = shared.config.shutdown_timeout();
+    let all_done = async { while clients.join_next().await.is_some() {} };
+    if timeout(limit, all_done).await.is_err() {
+        warn!(
+            left = clients.len(),
+            ?limit,
+            "shutdown deadline passed; cutting the remaining connections"
+        );
+        clients.shutdown().await;
+    }
+    info!("shut down");
+}
+// ANCHOR_END: run

@@ -1,0 +1,624 @@
+//! Exercise tests for stage 6: run with `cargo test -p stage6-shutdown`.
+
+use std::thread;
+use std::time::Duration;
+
+use stage6_shutdown::filter::{flood_guard, mask_words, max_length};
+use stage6_shutdown::{FilterChain, ServerConfig, ServerConfigBuilder, Services, Verdict, run};
+use tests::{ChildServer, Client, Received, TestServer, run_to_completion};
+
+const STAGE: &str = "stage6-shutdown";
+
+/// The default configuration, but with a rate limit no test here reaches:
+/// several tests send floods on purpose. (The rate limit has its own tests.)
+fn relaxed() -> ServerConfigBuilder {
+    ServerConfig::builder()
+        .message_rate(1_000_000)
+        .message_burst(1_000_000)
+}
+
+/// Starts a server on its own thread, with a tokio runtime of its own; it
+/// never shuts down (tests/shutdown.rs covers that).
+fn start_with(config: ServerConfig, filters: FilterChain) -> TestServer {
+    TestServer::start(STAGE, move |listener| {
+        let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+        runtime.block_on(async move {
+            listener
+                .set_nonblocking(true)
+                .expect("a fresh listener can be made non-blocking");
+            let listener = tokio::net::TcpListener::from_std(listener)
+                .expect("tokio accepts a non-blocking std listener");
+            let mut services = Services::new(&config);
+            services.filters = filters;
+            run(listener, config, services, std::future::pending()).await;
+        });
+    })
+}
+
+fn start() -> TestServer {
+    start_with(
+        relaxed().build().expect("a valid configuration"),
+        FilterChain::default(),
+    )
+}
+
+/// Connects `name` and answers the name prompt.
+fn join(server: &TestServer, name: &str) -> Client {
+    let mut client = server.connect(name);
+    client.expect("welcome! what is your name?");
+    client.send(name);
+    client.expect(&format!("welcome, {name}! you are in #lobby"));
+    client
+}
+
+/// Moves `client` to `room` with `/join`, skipping notices still unread.
+fn move_to(client: &mut Client, room: &str) {
+    client.send(&format!("/join {room}"));
+    client.expect_eventually(&format!("* you are now in #{room}"));
+}
+
+#[test]
+fn two_clients_chat_in_plain_text() {
+    let server = start();
+    let mut alice = join(&server, "alice");
+    let mut bob = join(&server, "bob");
+    alice.expect("* bob joined #lobby");
+    alice.send("hello bob");
+    bob.hint("a line without a leading / is chat for the room");
+    bob.expect("<alice> hello bob");
+    bob.send("hi alice");
+    alice.expect("<bob> hi alice");
+    drop(bob);
+    alice.expect("* bob left #lobby");
+}
+
+#[test]
+fn commands_need_a_name_first() {
+    let server = start();
+    let mut anon = server.connect("anon");
+    anon.expect("welcome! what is your name?");
+    anon.hint("an Unauthenticated connection can only choose a name (or /quit)");
+    anon.send("/list");
+    anon.expect("error: choose a name first. what is your name?");
+    anon.send("/quit");
+    anon.expect("* bye");
+    anon.expect_closed();
+}
+
+#[test]
+fn join_moves_between_rooms_that_keep_their_messages_apart() {
+    let server = start();
+    let mut alice = join(&server, "alice");
+    let mut bob = join(&server, "bob");
+    let mut carol = join(&server, "carol");
+    alice.expect("* bob joined #lobby");
+    alice.expect("* carol joined #lobby");
+    bob.expect("* carol joined #lobby");
+
+    bob.hint("room names are lowercased: /join Rust and /join rust are one room");
+    bob.send("/join Rust");
+    bob.expect("* you are now in #rust");
+    alice.expect("* bob left #lobby");
+    carol.expect("* bob left #lobby");
+    move_to(&mut carol, "rust");
+    bob.expect("* carol joined #rust");
+    alice.expect("* carol left #lobby");
+
+    carol.send("only for rust");
+    bob.expect("<carol> only for rust");
+    alice.hint("a message reaches only the sender's room");
+    alice.send("/list");
+    alice.expect("* in #lobby: alice");
+
+    carol.send("/join rust");
+    carol.expect("error: you are already in #rust");
+    carol.send("/join a.b");
+    carol.expect(
+        "error: a room name may contain only lowercase ASCII letters, digits, '_' and '-', not '.'",
+    );
+    carol.send("/join");
+    carol.expect("error: missing room name; usage: /join <room>");
+    carol.send("/join a b");
+    carol.expect("error: too many arguments; usage: /join <room>");
+}
+
+#[test]
+fn nick_renames_and_tells_the_room() {
+    let server = start();
+    let mut alice = join(&server, "alice");
+    let mut bob = join(&server, "bob");
+    alice.expect("* bob joined #lobby");
+    bob.send("/nick robert");
+    bob.expect("* you are now robert");
+    alice.expect("* bob is now known as robert");
+    bob.hint("changing only the case of your own name is allowed");
+    bob.send("/nick Robert");
+    bob.expect("* you are now Robert");
+    alice.expect("* robert is now known as Robert");
+    bob.send("/nick ALICE");
+    bob.expect("error: the name ALICE is taken");
+    bob.send("/nick a!");
+    bob.expect("error: a name may contain only ASCII letters, digits, '_' and '-', not '!'");
+    bob.send("/list");
+    bob.expect("* in #lobby: alice, Robert");
+    let _new_bob = join(&server, "bob");
+}
+
+#[test]
+fn list_rooms_and_help_answer_the_asker_only() {
+    let server = start();
+    let mut alice = join(&server, "alice");
+    let mut bob = join(&server, "bob");
+    let mut carol = join(&server, "carol");
+    move_to(&mut carol, "rust");
+    alice.expect_eventually("* carol left #lobby");
+    bob.expect_eventually("* carol left #lobby");
+    alice.send("/list");
+    alice.hint("/list names the members of your room, longest-present first");
+    alice.expect("* in #lobby: alice, bob");
+    alice.send("/rooms");
+    alice.hint("/rooms lists every room with its member count, sorted by name");
+    alice.expect("* rooms: #lobby (2), #rust (1)");
+    alice.send("/HELP");
+    alice.hint("/help prints one line per entry of HELP, and commands ignore case");
+    for usage in [
+        "/join <room>",
+        "/nick <name>",
+        "/kick <user> [reason]",
+        "/list",
+        "/rooms",
+        "/help",
+        "/quit [message]",
+        "//text",
+    ] {
+        alice.expect_containing(&format!("* {usage}: "));
+    }
+    bob.hint("answers to commands go to the asker only");
+    bob.send("/list");
+    bob.expect("* in #lobby: alice, bob");
+}
+
+#[test]
+fn bad_lines_get_clear_errors() {
+    let server = start();
+    let mut alice = join(&server, "alice");
+    let mut bob = join(&server, "bob");
+    alice.expect("* bob joined #lobby");
+    bob.send("/frobnicate now");
+    bob.expect("error: unknown command /frobnicate; type /help for the list");
+    bob.send("/list everyone");
+    bob.expect("error: too many arguments; usage: /list");
+    bob.send("   ");
+    bob.expect("error: nothing to send");
+    bob.send_bytes(b"\xff\xfe\n").unwrap();
+    bob.expect("error: the line is not valid UTF-8");
+    bob.send_bytes(b"telnet\r\n").unwrap();
+    alice.expect("<bob> telnet");
+    bob.hint("a leading // sends chat text that starts with /");
+    bob.send("//shrug");
+    alice.expect("<bob> /shrug");
+    bob.send("\x1b[2Jgotcha");
+    alice.expect("<bob> \u{FFFD}[2Jgotcha");
+}
+
+#[test]
+fn quit_says_goodbye_to_the_room_and_delivers_what_was_queued() {
+    let server = start();
+    let mut alice = join(&server, "alice");
+    let mut bob = join(&server, "bob");
+    let mut carol = join(&server, "carol");
+    alice.expect("* bob joined #lobby");
+    alice.expect("* carol joined #lobby");
+    bob.expect("* carol joined #lobby");
+    alice.send("before you go");
+    // Once carol has it, the room has sent it to bob too.
+    carol.expect("<alice> before you go");
+    bob.send("/quit see you tomorrow");
+    bob.hint("/quit must not lose lines already queued for the client");
+    bob.expect("<alice> before you go");
+    bob.expect("* bye");
+    bob.expect_closed();
+    alice.expect("* bob left #lobby (see you tomorrow)");
+}
+
+#[test]
+fn a_room_operator_can_kick_another_member() {
+    let server = start();
+    let mut alice = join(&server, "alice");
+    let mut bob = join(&server, "bob");
+    let mut carol = join(&server, "carol");
+    move_to(&mut alice, "rust");
+    move_to(&mut bob, "rust");
+    move_to(&mut carol, "rust");
+    alice.expect("* bob joined #rust");
+    alice.expect("* carol joined #rust");
+    bob.expect("* carol joined #rust");
+
+    bob.hint("only the member present longest (the operator) may kick in a room");
+    bob.send("/kick carol");
+    bob.expect("error: only an admin or the operator of #rust, alice, may kick here");
+
+    alice.hint("the operator kicks: the target is told and disconnected");
+    alice.send("/kick carol too loud");
+    alice.expect("* you kicked carol");
+    carol.expect("* you were kicked by alice: too loud");
+    carol.expect_closed();
+    alice.expect("* carol left #rust (kicked by alice: too loud)");
+    bob.expect("* carol left #rust (kicked by alice: too loud)");
+
+    alice.send("/kick alice");
+    alice.expect("error: you cannot kick yourself; /quit leaves");
+    alice.send("/kick nobody");
+    alice.expect("error: nobody here is called nobody");
+}
+
+/// A configuration with one admin, `root`, whose password is `s3cret`.
+fn with_admin_root() -> ServerConfig {
+    relaxed()
+        .admin("root")
+        .admin_password("s3cret")
+        .build()
+        .expect("a valid configuration")
+}
+
+#[test]
+fn an_admin_name_needs_the_admin_password() {
+    let server = start_with(with_admin_root(), FilterChain::default());
+    let mut impostor = server.connect("impostor");
+    impostor.expect("welcome! what is your name?");
+    impostor.hint("an admin name is claimed with its password: an admin is who proves it");
+    impostor.send("root");
+    impostor.expect(
+        "error: the name root is reserved for an admin, who answers the name prompt with: \
+         root <password>. what is your name?",
+    );
+    impostor.send("ROOT guess");
+    impostor.expect("error: wrong password for ROOT. what is your name?");
+    impostor.send("bob");
+    impostor.expect("welcome, bob! you are in #lobby");
+    impostor.send("/nick root");
+    impostor.expect(
+        "error: the name root is reserved for an admin, who answers the name prompt with: \
+         root <password>",
+    );
+}
+
+#[test]
+fn in_the_default_room_only_admins_kick_and_admins_kick_anywhere() {
+    let config = with_admin_root();
+    let server = start_with(config, FilterChain::default());
+    let mut alice = join(&server, "alice");
+    let mut bob = join(&server, "bob");
+    alice.expect("* bob joined #lobby");
+    alice.send("/kick bob");
+    alice.expect("error: only an admin may kick in #lobby");
+
+    let mut carol = join(&server, "carol");
+    move_to(&mut carol, "rust");
+    bob.send("/kick carol");
+    bob.expect_eventually("error: carol is not in your room");
+
+    let mut root = server.connect("root");
+    root.expect("welcome! what is your name?");
+    root.send("root s3cret");
+    root.expect("welcome, root! you are in #lobby");
+    root.hint("admins may kick anyone, in any room");
+    root.send("/kick carol");
+    root.expect("* you kicked carol");
+    carol.expect("* you were kicked by root");
+    carol.expect_closed();
+    root.send("/kick bob spamming");
+    root.expect("* you kicked bob");
+    bob.expect_eventually("* you were kicked by root: spamming");
+    alice.expect_eventually("* bob left #lobby (kicked by root: spamming)");
+}
+
+#[test]
+fn the_message_of_the_day_follows_the_welcome() {
+    let config = relaxed()
+        .motd("be kind\nno spam")
+        .build()
+        .expect("a valid configuration");
+    let server = start_with(config, FilterChain::default());
+    let mut alice = server.connect("alice");
+    alice.expect("welcome! what is your name?");
+    alice.send("alice");
+    alice.expect("welcome, alice! you are in #lobby");
+    alice.expect("* be kind");
+    alice.expect("* no spam");
+}
+
+#[test]
+fn filters_modify_or_block_messages() {
+    let mut filters = FilterChain::default();
+    filters.push(max_length(20));
+    filters.push(mask_words(vec!["darn".to_owned()]));
+    filters.push(flood_guard(2));
+    let server = start_with(relaxed().build().expect("a valid configuration"), filters);
+    let mut alice = join(&server, "alice");
+    let mut bob = join(&server, "bob");
+    alice.expect("* bob joined #lobby");
+
+    bob.hint("Verdict::Modify changes the text everyone sees");
+    alice.send("well DARN it");
+    bob.expect("<alice> well **** it");
+    alice.hint("Verdict::Block tells only the sender why");
+    alice.send("this message is far too long");
+    alice.expect_containing("error: message not sent: ");
+    alice.send("again");
+    alice.send("again");
+    alice.send("again");
+    alice.expect_containing("error: message not sent: ");
+    bob.expect("<alice> again");
+    bob.expect("<alice> again");
+    alice.send("done");
+    bob.hint("a blocked message reaches nobody");
+    bob.expect("<alice> done");
+}
+
+#[test]
+fn max_users_is_enforced() {
+    let config = relaxed()
+        .max_users(2)
+        .build()
+        .expect("a valid configuration");
+    let server = start_with(config, FilterChain::default());
+    let _alice = join(&server, "alice");
+    let _bob = join(&server, "bob");
+    let mut third = server.connect("third");
+    // Typing before reading leaves input unread at the server: closing
+    // without draining it would reset the connection and lose the refusal.
+    third.send("third");
+    third.hint("ServerConfig::max_users counts every connection, named or not");
+    third.expect("error: the server is full (2 users); try again later");
+    third.expect_closed();
+}
+
+#[test]
+fn a_connection_that_never_names_itself_is_closed_after_the_name_timeout() {
+    let config = relaxed()
+        .name_timeout(Duration::from_millis(300))
+        .build()
+        .expect("a valid configuration");
+    let server = start_with(config, FilterChain::default());
+    let mut lurker = server.connect("lurker");
+    lurker.expect("welcome! what is your name?");
+    lurker.hint("unnamed connections count against max_users, so they must not stay");
+    lurker.send("not a name!");
+    lurker.expect_containing("error: a name may contain only");
+    lurker.expect("error: no name chosen within 300ms, disconnecting");
+    lurker.expect_closed();
+}
+
+#[test]
+fn max_rooms_is_enforced() {
+    let config = relaxed()
+        .max_rooms(2)
+        .build()
+        .expect("a valid configuration");
+    let server = start_with(config, FilterChain::default());
+    let mut alice = join(&server, "alice");
+    let mut bob = join(&server, "bob");
+    move_to(&mut alice, "one");
+    bob.hint("ServerConfig::max_rooms includes the default room");
+    bob.send("/join two");
+    bob.expect_eventually("error: there are 2 rooms already; join one of them (see /rooms)");
+    alice.hint("leaving a room you are alone in frees it, so moving on is allowed");
+    move_to(&mut alice, "two");
+    bob.send("/rooms");
+    bob.expect_eventually("* rooms: #lobby (1), #two (1)");
+}
+
+#[test]
+fn max_name_len_is_enforced() {
+    let config = relaxed()
+        .max_name_len(5)
+        .build()
+        .expect("a valid configuration");
+    let server = start_with(config, FilterChain::default());
+    let mut client = server.connect("client");
+    client.expect("welcome! what is your name?");
+    client.send("abcdef");
+    client.expect("error: a name must be at most 5 bytes long. what is your name?");
+    client.send("abcde");
+    client.expect("welcome, abcde! you are in #lobby");
+}
+
+#[test]
+fn an_overlong_line_disconnects_only_its_sender() {
+    let config = relaxed()
+        .max_line_len(64)
+        .build()
+        .expect("a valid configuration");
+    let server = start_with(config, FilterChain::default());
+    let mut alice = join(&server, "alice");
+    let mut flood = join(&server, "flood");
+    alice.expect("* flood joined #lobby");
+    let _ = flood.send_bytes(&vec![b'x'; 1 << 20]);
+    flood.expect("error: a line is at most 64 bytes long, disconnecting");
+    flood.expect_closed();
+    alice.expect("* flood left #lobby");
+}
+
+#[test]
+fn a_lagging_reader_is_told_what_it_missed_and_a_fast_one_misses_nothing() {
+    let config = relaxed()
+        .room_buffer(64)
+        .build()
+        .expect("a valid configuration");
+    let server = start_with(config, FilterChain::default());
+    let mut alice = join(&server, "alice");
+    let mut fast = join(&server, "fast");
+    let mut slow = join(&server, "slow");
+    alice.expect("* fast joined #lobby");
+    alice.expect("* slow joined #lobby");
+    fast.expect("* slow joined #lobby");
+
+    // Far more than the socket buffers between the server and `slow` hold, so
+    // that `slow`'s task blocks and the room's 64-message ring moves on. Alice
+    // sends in bursts smaller than the ring and waits until `fast` has them:
+    // a member that keeps up must then lose nothing, whatever `slow` does.
+    const MESSAGES: usize = 20_000;
+    const BURST: usize = 32;
+    fast.hint("the room never waits for a slow member, and never skips one that keeps up");
+    for burst in 0..MESSAGES / BURST {
+        let first = burst * BURST;
+        for i in first..first + BURST {
+            alice.send(&format!("{i:0>500}"));
+        }
+        for i in first..first + BURST {
+            fast.expect(&format!("<alice> {i:0>500}"));
+        }
+    }
+
+    // Only now does `slow` start reading.
+    slow.hint("on RecvError::Lagged(n), tell the member: * you missed n messages");
+    let (mut received, mut missed) = (0, 0);
+    while received + missed < MESSAGES {
+        let line = slow.expect_line("a message from alice or a missed-count notice", |line| {
+            line.starts_with("<alice> ") || line.starts_with("* you missed ")
+        });
+        match line.strip_prefix("* you missed ") {
+            Some(count) => {
+                missed += count
+                    .trim_end_matches(" messages")
+                    .parse::<usize>()
+                    .unwrap_or(0)
+            }
+            None => received += 1,
+        }
+    }
+    assert!(
+        missed > 0 && received + missed == MESSAGES,
+        "[{STAGE}] the slow reader should have lagged and been told exactly how much it \
+         missed: it received {received} messages and was told of {missed} missed, \
+         for {MESSAGES} sent"
+    );
+}
+
+#[test]
+fn a_client_that_never_reads_is_dropped_after_the_write_timeout() {
+    let config = relaxed()
+        .write_timeout(Duration::from_millis(500))
+        .build()
+        .expect("a valid configuration");
+    let server = start_with(config, FilterChain::default());
+    let mut alice = join(&server, "alice");
+    let mut watcher = join(&server, "watcher");
+    let _stuck = join(&server, "stuck");
+    alice.expect("* watcher joined #lobby");
+    alice.expect("* stuck joined #lobby");
+    watcher.expect("* stuck joined #lobby");
+    let reader = thread::spawn(move || {
+        watcher.hint("a write that makes no progress for write_timeout ends that client");
+        watcher.expect_eventually("* stuck left #lobby");
+    });
+    for i in 0..20_000 {
+        alice.send(&format!("{i:0>500}"));
+    }
+    reader
+        .join()
+        .expect("the watcher saw the stuck client leave");
+}
+
+#[test]
+fn a_slow_async_filter_delays_only_its_sender() {
+    let mut filters = FilterChain::default();
+    filters.push_async(|sender: &str, _text: &str| {
+        let slow = sender == "slowpoke";
+        Box::pin(async move {
+            if slow {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            Verdict::Allow
+        })
+    });
+    let server = start_with(relaxed().build().expect("a valid configuration"), filters);
+    let mut slowpoke = join(&server, "slowpoke");
+    let mut alice = join(&server, "alice");
+    let mut bob = join(&server, "bob");
+    slowpoke.expect("* alice joined #lobby");
+    alice.expect("* bob joined #lobby");
+
+    slowpoke.send("checked for two seconds");
+    alice.send("checked at once");
+    bob.hint("filters run without any lock held, so a slow one stalls only its sender");
+    let first = bob.recv_within(Duration::from_millis(1500));
+    assert_eq!(
+        first,
+        Received::Line("<alice> checked at once".to_owned()),
+        "[{STAGE}] alice's message should arrive while slowpoke's filter still waits"
+    );
+    bob.expect("<slowpoke> checked for two seconds");
+}
+
+#[test]
+fn a_silent_client_is_disconnected_after_the_idle_timeout() {
+    let config = relaxed()
+        .idle_timeout(Duration::from_millis(300))
+        .build()
+        .expect("a valid configuration");
+    let server = start_with(config, FilterChain::default());
+    let mut silent = server.connect("silent");
+    silent.expect("welcome! what is your name?");
+    silent.expect("error: no input for 300ms, disconnecting");
+    silent.expect_closed();
+}
+
+#[test]
+fn the_binary_builds_its_config_from_flags() {
+    let server = ChildServer::spawn(
+        STAGE,
+        env!("CARGO_BIN_EXE_stage6-shutdown"),
+        &["--motd", "hello from the flags", "--mask", "darn"],
+    );
+    let mut alice = server.connect("alice");
+    alice.expect("welcome! what is your name?");
+    alice.send("alice");
+    alice.expect("welcome, alice! you are in #lobby");
+    alice.expect("* hello from the flags");
+    let mut bob = server.connect("bob");
+    bob.expect("welcome! what is your name?");
+    bob.send("bob");
+    bob.expect("welcome, bob! you are in #lobby");
+    bob.expect("* hello from the flags");
+    alice.expect("* bob joined #lobby");
+    bob.send("darn it");
+    alice.hint("--mask WORD adds a mask_words filter");
+    alice.expect("<bob> **** it");
+}
+
+#[test]
+fn the_binary_refuses_an_invalid_config_and_says_why() {
+    let output = run_to_completion(
+        env!("CARGO_BIN_EXE_stage6-shutdown"),
+        &[
+            "--addr",
+            "127.0.0.1:0",
+            "--max-users",
+            "0",
+            "--max-line-len",
+            "10",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("max_users") && stderr.contains("max_line_len"),
+        "[{STAGE}] expected --max-users 0 --max-line-len 10 to fail, naming both fields \
+         (ServerConfigBuilder::build reports every problem); got {:?} and stderr {stderr:?}",
+        output.status
+    );
+}
+
+#[test]
+fn help_lists_the_flags() {
+    let output = run_to_completion(env!("CARGO_BIN_EXE_stage6-shutdown"), &["--help"]);
+    let help = String::from_utf8_lossy(&output.stdout);
+    for flag in ["--addr", "--max-users", "--max-rooms", "--motd", "--admin"] {
+        assert!(
+            output.status.success() && help.contains(flag),
+            "[{STAGE}] expected `--help` to succeed and mention {flag}, got {:?}: {help}",
+            output.status
+        );
+    }
+}

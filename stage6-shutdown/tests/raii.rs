@@ -1,0 +1,59 @@
+//! Stage 2's RAII check, alone in its own test binary: it counts this
+//! process's open files, which tests running in parallel would disturb.
+
+use std::thread;
+use std::time::Duration;
+
+use stage6_shutdown::{ServerConfig, Services, run};
+use tests::{Client, TestServer};
+
+const STAGE: &str = "stage6-shutdown";
+
+fn join(server: &TestServer, name: &str) -> Client {
+    let mut client = server.connect(name);
+    client.expect("welcome! what is your name?");
+    client.send(name);
+    client.expect(&format!("welcome, {name}! you are in #lobby"));
+    client
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn removing_a_user_closes_its_socket() {
+    fn open_files() -> usize {
+        std::fs::read_dir("/proc/self/fd")
+            .expect("/proc/self/fd lists this process's open files")
+            .count()
+    }
+    let server = TestServer::start(STAGE, |listener| {
+        let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+        runtime.block_on(async move {
+            listener
+                .set_nonblocking(true)
+                .expect("a fresh listener can be made non-blocking");
+            let listener = tokio::net::TcpListener::from_std(listener)
+                .expect("tokio accepts a non-blocking std listener");
+            let config = ServerConfig::default();
+            let services = Services::new(&config);
+            run(listener, config, services, std::future::pending()).await;
+        });
+    });
+    let mut watcher = join(&server, "watcher");
+    let before = open_files();
+    for round in 0..50 {
+        let name = format!("guest{round}");
+        let guest = join(&server, &name);
+        watcher.expect(&format!("* {name} joined #lobby"));
+        drop(guest);
+        watcher.expect(&format!("* {name} left #lobby"));
+    }
+    // Both ends of each connection live in this process: the test client's
+    // and the server's. Give the server a pass to drop its last user.
+    thread::sleep(Duration::from_millis(50));
+    let after = open_files();
+    assert!(
+        after <= before + 2,
+        "[{STAGE}] after 50 clients came and went, this process had {after} open files \
+         instead of about {before}: each client's task must end, dropping its socket halves"
+    );
+}
