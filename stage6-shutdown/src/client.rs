@@ -227,6 +227,11 @@ impl Client {
     ) -> (Connection<InRoom>, Ending) {
         // Once the kick channel has answered, it must not be polled again.
         let mut kick_open = true;
+        // One timer for the whole session, moved when the client speaks: a new
+        // `sleep_until` on every wake-up would register and cancel a timer for
+        // every line delivered.
+        let idle = sleep_until(self.idle_deadline);
+        tokio::pin!(idle);
         loop {
             // `select!` only picks the event; it is handled below, after the
             // other futures (and their borrows of `self`) are gone. Every
@@ -244,12 +249,13 @@ impl Client {
                 // The sender lives as long as the server does; its going away
                 // means the same as its saying `true`.
                 _ = self.stop.changed() => Event::Shutdown,
-                () = sleep_until(self.idle_deadline) => Event::Idle,
+                () = &mut idle => Event::Idle,
             };
             let outcome = match event {
                 Event::Read(Ok(0)) => Err(Ending::Closed),
                 Event::Read(Ok(_)) => {
                     self.idle_deadline = Instant::now() + self.shared.config.idle_timeout();
+                    idle.as_mut().reset(self.idle_deadline);
                     self.handle_lines(&mut member).await
                 }
                 Event::Read(Err(error)) => Err(Ending::Failed(error.into())),
