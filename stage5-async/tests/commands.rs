@@ -11,17 +11,7 @@ const STAGE: &str = "stage5-async";
 
 /// Starts a server on its own thread, with a tokio runtime of its own.
 fn start_with(config: ServerConfig, filters: FilterChain) -> TestServer {
-    TestServer::start(STAGE, move |listener| {
-        let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-        runtime.block_on(async move {
-            listener
-                .set_nonblocking(true)
-                .expect("a fresh listener can be made non-blocking");
-            let listener = tokio::net::TcpListener::from_std(listener)
-                .expect("tokio accepts a non-blocking std listener");
-            run(listener, config, filters).await;
-        });
-    })
+    TestServer::start_tokio(STAGE, move |listener| run(listener, config, filters))
 }
 
 fn start() -> TestServer {

@@ -25,16 +25,8 @@ fn removing_a_user_closes_its_socket() {
             .expect("/proc/self/fd lists this process's open files")
             .count()
     }
-    let server = TestServer::start(STAGE, |listener| {
-        let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-        runtime.block_on(async move {
-            listener
-                .set_nonblocking(true)
-                .expect("a fresh listener can be made non-blocking");
-            let listener = tokio::net::TcpListener::from_std(listener)
-                .expect("tokio accepts a non-blocking std listener");
-            run(listener, ServerConfig::default(), FilterChain::default()).await;
-        });
+    let server = TestServer::start_tokio(STAGE, |listener| {
+        run(listener, ServerConfig::default(), FilterChain::default())
     });
     let mut watcher = join(&server, "watcher");
     let before = open_files();

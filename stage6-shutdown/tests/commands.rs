@@ -18,20 +18,12 @@ fn relaxed() -> ServerConfigBuilder {
 }
 
 /// Starts a server on its own thread, with a tokio runtime of its own; it
-/// never shuts down (tests/shutdown.rs covers that).
+/// never shuts down (tests/production.rs covers that).
 fn start_with(config: ServerConfig, filters: FilterChain) -> TestServer {
-    TestServer::start(STAGE, move |listener| {
-        let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-        runtime.block_on(async move {
-            listener
-                .set_nonblocking(true)
-                .expect("a fresh listener can be made non-blocking");
-            let listener = tokio::net::TcpListener::from_std(listener)
-                .expect("tokio accepts a non-blocking std listener");
-            let mut services = Services::new(&config);
-            services.filters = filters;
-            run(listener, config, services, std::future::pending()).await;
-        });
+    TestServer::start_tokio(STAGE, move |listener| {
+        let mut services = Services::new(&config);
+        services.filters = filters;
+        run(listener, config, services, std::future::pending())
     })
 }
 

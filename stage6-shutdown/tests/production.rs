@@ -33,20 +33,11 @@ fn start_with_services(
     services: impl FnOnce(&ServerConfig) -> Services + Send + 'static,
 ) -> (TestServer, oneshot::Sender<()>) {
     let (trigger, triggered) = oneshot::channel::<()>();
-    let server = TestServer::start(STAGE, move |listener| {
-        let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-        runtime.block_on(async move {
-            listener
-                .set_nonblocking(true)
-                .expect("a fresh listener can be made non-blocking");
-            let listener = tokio::net::TcpListener::from_std(listener)
-                .expect("tokio accepts a non-blocking std listener");
-            let services = services(&config);
-            run(listener, config, services, async {
-                let _ = triggered.await;
-            })
-            .await;
-        });
+    let server = TestServer::start_tokio(STAGE, move |listener| {
+        let services = services(&config);
+        run(listener, config, services, async {
+            let _ = triggered.await;
+        })
     });
     (server, trigger)
 }

@@ -25,18 +25,10 @@ fn removing_a_user_closes_its_socket() {
             .expect("/proc/self/fd lists this process's open files")
             .count()
     }
-    let server = TestServer::start(STAGE, |listener| {
-        let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-        runtime.block_on(async move {
-            listener
-                .set_nonblocking(true)
-                .expect("a fresh listener can be made non-blocking");
-            let listener = tokio::net::TcpListener::from_std(listener)
-                .expect("tokio accepts a non-blocking std listener");
-            let config = ServerConfig::default();
-            let services = Services::new(&config);
-            run(listener, config, services, std::future::pending()).await;
-        });
+    let server = TestServer::start_tokio(STAGE, |listener| {
+        let config = ServerConfig::default();
+        let services = Services::new(&config);
+        run(listener, config, services, std::future::pending())
     });
     let mut watcher = join(&server, "watcher");
     let before = open_files();

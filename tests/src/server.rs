@@ -1,5 +1,6 @@
 //! Running a stage's server inside the test process.
 
+use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -47,6 +48,27 @@ impl TestServer {
             addr,
             stopped,
         }
+    }
+
+    /// Like [`start`](Self::start), for a tokio server: runs `serve` with a
+    /// tokio listener on a runtime of the server thread's own.
+    pub fn start_tokio<F, Fut>(stage: &'static str, serve: F) -> TestServer
+    where
+        F: FnOnce(tokio::net::TcpListener) -> Fut + Send + 'static,
+        Fut: Future<Output = ()>,
+    {
+        TestServer::start(stage, move |listener| {
+            let runtime = tokio::runtime::Runtime::new()
+                .unwrap_or_else(|e| panic!("[{stage}] cannot start a tokio runtime: {e}"));
+            runtime.block_on(async move {
+                listener.set_nonblocking(true).unwrap_or_else(|e| {
+                    panic!("[{stage}] cannot make the listener non-blocking: {e}")
+                });
+                let listener = tokio::net::TcpListener::from_std(listener)
+                    .unwrap_or_else(|e| panic!("[{stage}] tokio refused the listener: {e}"));
+                serve(listener).await;
+            });
+        })
     }
 
     /// Where the server listens.
