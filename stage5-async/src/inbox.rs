@@ -7,6 +7,12 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 // ANCHOR: inbox
 /// Bytes received from one client that do not yet form a complete line.
 ///
+/// tokio-util's `LinesCodec` with a maximum length is the usual way to read
+/// bounded lines in tokio, and it would work here. It hands out a new
+/// `String` per line and starts each connection's buffer at 8 KiB; this
+/// buffer holds one line's worth, and the lines are borrowed from it, so the
+/// zero-copy parsing of stages 3 and 4 carries over unchanged.
+///
 /// The buffer is allocated once, with room for the longest allowed line plus
 /// `\r\n`, and never grows: a [`FrameIter`](crate::FrameIter) over
 /// [`pending`](Self::pending) reports a line that does not fit as

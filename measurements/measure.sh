@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Reruns the load scenarios behind every throughput, latency and memory figure
+# the project quotes, against stages 5 and 6, and prints the median of RUNS
+# runs of each. Loopback only; each run stops by itself within its deadline.
+#
+#   measurements/measure.sh [RUNS]      (default 3; the whole set takes a few minutes)
+#
+# Raw results, one JSON object per run, go to measurements/results/.
+# Machines are noisy: compare medians and ratios, not single runs, and keep
+# other work off the machine while this runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-3}
+results=measurements/results
+mkdir -p "$results"
+
+cargo build --release --quiet -p stage5-async -p stage6-shutdown -p tests
+
+load=target/release/load
+# The load tool sends flat out on purpose: the rate limit (stage 6 only) is
+# lifted, and each room keeps the whole burst of scenario A (10,000
+# messages), so that every stage is measured delivering, not dropping.
+common=(--server-arg=--max-users --server-arg=20000
+        --server-arg=--room-buffer --server-arg=16384)
+stage6=(--server-arg=--message-rate --server-arg=1000000
+        --server-arg=--message-burst --server-arg=1000000)
+
+scenario() { # name, then the load tool's arguments
+    local name=$1; shift
+    for stage in stage5-async stage6-shutdown; do
+        local extra=("${common[@]}")
+        [ "$stage" = stage6-shutdown ] && extra+=("${stage6[@]}")
+        : > "$results/$stage-$name.jsonl"
+        for run in $(seq "$runs"); do
+            printf '%-16s %-10s run %s of %s\n' "$stage" "$name" "$run" "$runs" >&2
+            # A run that misses its target exits 2; its figures still count.
+            "$load" --server "target/release/$stage" "${extra[@]}" --json "$@" 2>/dev/null \
+                | tail -n 1 >> "$results/$stage-$name.jsonl" || true
+        done
+    done
+}
+
+scenario A-burst   --clients 100   --senders 10 --messages 1000
+scenario B-steady  --clients 1000  --senders 10 --rate 10 --messages 100
+scenario C-crowd   --clients 10000 --senders 1  --messages 1 --connect-concurrency 1000
+scenario D-idle    --clients 10000 --idle-only  --connect-concurrency 1000
+
+{
+    echo "# Measured figures"
+    echo
+    echo "$(date -u +%F), $(nproc) cores, Linux $(uname -r): \`measurements/measure.sh $runs\`,"
+    echo "server and load tool on the same machine, release builds."
+    echo
+    echo '```text'
+    python3 measurements/summarize.py "$results"
+    echo '```'
+} > measurements/RESULTS.md
+cat measurements/RESULTS.md
