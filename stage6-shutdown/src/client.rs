@@ -1,5 +1,6 @@
 //! One client's task: it alone reads and writes the client's socket.
 
+use std::io;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
@@ -13,12 +14,12 @@ use tokio::sync::{OwnedSemaphorePermit, oneshot, watch};
 use tokio::time::{Instant, sleep_until, timeout};
 use tracing::{debug, info, warn};
 
-use crate::connection::{Connection, InRoom, Unauthenticated};
+use crate::connection::{Connection, InRoom, Membership, Unauthenticated};
 use crate::directory::Kick;
 use crate::history::Entry;
 use crate::inbox::Inbox;
 use crate::rate::RateLimit;
-use crate::room::Delivery;
+use crate::room::{Channel, Delivery};
 use crate::server::Shared;
 use crate::{ChatError, Command, HELP, Input, LineError, Lines, UserId, parse_input};
 
@@ -58,13 +59,15 @@ impl From<ChatError> for Ending {
 /// What woke a member's task up.
 enum Event {
     /// Bytes arrived (or the client closed, or the read failed).
-    Read(std::io::Result<usize>),
+    Read(io::Result<usize>),
     /// The room sent something, or the member fell behind.
     Delivery(Result<Delivery, RecvError>),
     /// Another user kicked this one.
     Kicked(Kick),
     /// The server is shutting down.
     Shutdown,
+    /// The room has room again: a paused talker may go on.
+    Space,
     /// The client sent nothing for the idle timeout.
     Idle,
 }
@@ -90,6 +93,9 @@ struct Client {
     replayed: Vec<u64>,
     /// Turns `true` when the server shuts down.
     stop: watch::Receiver<bool>,
+    /// Whether this client, as a talker, waits for its room to catch up
+    /// before reading more from its socket (see [`Channel`]).
+    paused: bool,
 }
 // ANCHOR_END: client
 
@@ -120,6 +126,7 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, _place: OwnedSemaphor
         told_to_slow_down: false,
         replayed: Vec::new(),
         stop: shared.stop.clone(),
+        paused: false,
         shared: Arc::clone(&shared),
         reader,
         writer,
@@ -148,7 +155,7 @@ impl Client {
         connection: Connection<Unauthenticated>,
         deadline: Instant,
     ) -> Result<(Connection<InRoom>, oneshot::Receiver<Kick>), Ending> {
-        self.write("welcome! what is your name?\n").await?;
+        self.write("welcome! what is your name?\n", None).await?;
         loop {
             self.read_more(deadline).await?;
             let Client {
@@ -184,7 +191,7 @@ impl Client {
                     Err(error) => error,
                 };
                 let reply = format!("error: {error}. what is your name?\n");
-                write(writer, shared, &reply).await?;
+                write(writer, shared, &reply, None).await?;
             }
             let consumed = lines.consumed();
             inbox.consume(consumed);
@@ -211,9 +218,9 @@ impl Client {
                 text.push_str(&format!("* {line}\n"));
             }
         }
-        self.write(&text).await?;
+        self.write(&text, Some(member.channel())).await?;
         let (shared, writer) = (&self.shared, &mut self.writer);
-        replay_history(shared, writer, member.room(), &mut self.replayed).await
+        replay_history(shared, writer, member, &mut self.replayed).await
     }
 
     // ANCHOR: chat
@@ -236,9 +243,15 @@ impl Client {
             // `select!` only picks the event; it is handled below, after the
             // other futures (and their borrows of `self`) are gone. Every
             // branch is cancel-safe: a branch that loses loses no data.
+            // Split borrow: the room's channel, to wait for space, and our
+            // receiver, to wait for lines, are two fields of the membership.
+            let Membership {
+                channel, receiver, ..
+            } = member.membership();
             let event = tokio::select! {
-                read = self.inbox.read_from(&mut self.reader) => Event::Read(read),
-                delivery = member.membership().receiver.recv() => Event::Delivery(delivery),
+                read = self.inbox.read_from(&mut self.reader), if !self.paused => Event::Read(read),
+                () = channel.space(), if self.paused => Event::Space,
+                delivery = receiver.recv() => Event::Delivery(delivery),
                 kick = &mut kicked, if kick_open => match kick {
                     Ok(kick) => Event::Kicked(kick),
                     Err(_) => {
@@ -259,6 +272,11 @@ impl Client {
                     self.handle_lines(&mut member).await
                 }
                 Event::Read(Err(error)) => Err(Ending::Failed(error.into())),
+                Event::Space => {
+                    // Handle the lines left unhandled when the talker paused.
+                    self.paused = false;
+                    self.handle_lines(&mut member).await
+                }
                 Event::Delivery(first) => {
                     self.deliver(&mut member, first).await.map_err(Ending::from)
                 }
@@ -301,7 +319,11 @@ impl Client {
                         .fetch_add(missed, Relaxed);
                     batch.push_str(&format!("* you missed {missed} messages\n"));
                 }
-                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+                Err(TryRecvError::Empty | TryRecvError::Closed) => {
+                    // Caught up: this member may be the one talkers wait for.
+                    member.channel().wake_talkers();
+                    break;
+                }
             }
             if batch.len() >= MAX_BATCH {
                 break;
@@ -309,7 +331,7 @@ impl Client {
             next = member.membership().receiver.try_recv();
         }
         // The buffer is dropped after the write: an idle member holds none.
-        self.write(&batch).await
+        self.write(&batch, Some(member.channel())).await
     }
     // ANCHOR_END: deliver
 
@@ -334,6 +356,7 @@ impl Client {
             rate,
             told_to_slow_down,
             replayed,
+            paused,
             ..
         } = self;
         let mut ending = None;
@@ -365,7 +388,14 @@ impl Client {
                 }
                 Ok(input) => {
                     *told_to_slow_down = false;
-                    handle(shared, writer, member, replayed, input).await
+                    let result = handle(shared, writer, member, replayed, input).await;
+                    // Backpressure: stop while the room is full; the lines
+                    // after this one stay in the inbox until there is space.
+                    if result.is_ok() && member.channel().is_full() {
+                        *paused = true;
+                        break;
+                    }
+                    result
                 }
                 Err(error) => Err(error),
             };
@@ -375,7 +405,7 @@ impl Client {
                     break;
                 }
                 let reply = format!("error: {error}\n");
-                if let Err(error) = write(writer, shared, &reply).await {
+                if let Err(error) = write(writer, shared, &reply, Some(member.channel())).await {
                     ending = Some(Ending::Failed(error));
                     break;
                 }
@@ -414,9 +444,10 @@ impl Client {
         }
     }
 
-    /// Writes `text` to the client, within the write timeout.
-    async fn write(&mut self, text: &str) -> Result<(), ChatError> {
-        write(&mut self.writer, &self.shared, text).await
+    /// Writes `text` to the client, within the write timeout; `room`, if the
+    /// client is in one, learns when the client's socket is full.
+    async fn write(&mut self, text: &str, room: Option<&Channel>) -> Result<(), ChatError> {
+        write(&mut self.writer, &self.shared, text, room).await
     }
 
     // ANCHOR: finish
@@ -455,7 +486,7 @@ impl Client {
                 // A goodbye comes after everything the room had already sent
                 // this member: those messages were accepted, so they are owed.
                 let pending = self.pending_deliveries(&mut member);
-                if self.write(&pending).await.is_err() {
+                if self.write(&pending, None).await.is_err() {
                     return;
                 }
             }
@@ -466,7 +497,7 @@ impl Client {
         }
         debug!(id = %self.id, "disconnected");
         if let Some(words) = last_words
-            && self.write(&words).await.is_ok()
+            && self.write(&words, None).await.is_ok()
         {
             // Close our half, then read and drop what the client still sends:
             // closing with unread input makes the kernel send a reset, which
@@ -520,8 +551,9 @@ async fn handle(
             if let Some(old) = emptied {
                 shared.services.history.forget(&old).await;
             }
-            write(writer, shared, &format!("* you are now in #{room}\n")).await?;
-            return replay_history(shared, writer, member.room(), replayed).await;
+            let moved = format!("* you are now in #{room}\n");
+            write(writer, shared, &moved, Some(member.channel())).await?;
+            return replay_history(shared, writer, member, replayed).await;
         }
         Input::Command(Command::Nick(name)) => {
             shared.directory().rename(member, name)?;
@@ -539,7 +571,7 @@ async fn handle(
             .collect(),
         Input::Command(Command::Quit(_)) => return Ok(()),
     };
-    write(writer, shared, &reply).await
+    write(writer, shared, &reply, Some(member.channel())).await
 }
 // ANCHOR_END: handle
 
@@ -576,20 +608,21 @@ async fn say(
         id: Some(id),
         line,
     };
-    // `send` fails only if nobody is subscribed, and we are.
-    let _ = member.membership().sender.send(delivery);
+    member.channel().send(delivery);
     shared.services.metrics.messages.fetch_add(1, Relaxed);
     Ok(())
 }
 // ANCHOR_END: say
 
-/// Writes the recent messages of `room` and remembers their ids in `replayed`.
+/// Writes the recent messages of the member's room and remembers their ids
+/// in `replayed`.
 async fn replay_history(
     shared: &Shared,
     writer: &mut OwnedWriteHalf,
-    room: &str,
+    member: &Connection<InRoom>,
     replayed: &mut Vec<u64>,
 ) -> Result<(), ChatError> {
+    let room = member.room();
     let recent = shared.services.history.recent(room).await;
     replayed.clear();
     if recent.is_empty() {
@@ -600,22 +633,47 @@ async fn replay_history(
         replayed.push(entry.id);
         text.push_str(&entry.line);
     }
-    write(writer, shared, &text).await
+    write(writer, shared, &text, Some(member.channel())).await
 }
 
-/// Writes `text` within the configured write timeout. A client whose socket
-/// takes nothing for that long is not reading; waiting longer would only tie
-/// up this task.
-async fn write(writer: &mut OwnedWriteHalf, shared: &Shared, text: &str) -> Result<(), ChatError> {
-    if text.is_empty() {
-        return Ok(());
-    }
+// ANCHOR: write
+/// Writes all of `text`. A client whose socket accepts nothing for the write
+/// timeout is not reading; waiting longer would only tie up this task.
+///
+/// While the socket is full, `room` (the client's room, if it has one) counts
+/// the client as blocked, so that the room's talkers do not wait for it.
+async fn write(
+    writer: &mut OwnedWriteHalf,
+    shared: &Shared,
+    text: &str,
+    room: Option<&Channel>,
+) -> Result<(), ChatError> {
     let limit = shared.config.write_timeout();
-    match timeout(limit, writer.write_all(text.as_bytes())).await {
-        Ok(written) => Ok(written?),
-        Err(_) => Err(ChatError::TooSlow { after: limit }),
+    let mut bytes = text.as_bytes();
+    let mut blocked = None;
+    while !bytes.is_empty() {
+        match writer.try_write(bytes) {
+            Ok(0) => return Err(ChatError::Io(io::ErrorKind::WriteZero.into())),
+            Ok(written) => {
+                bytes = &bytes[written..];
+                continue;
+            }
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+            Err(error) => return Err(error.into()),
+        }
+        if blocked.is_none() {
+            blocked = room.map(Channel::block);
+        }
+        // Each wait has its own deadline: a client that reads slowly but
+        // steadily stays; one that stopped reading does not.
+        match timeout(limit, writer.writable()).await {
+            Ok(ready) => ready?,
+            Err(_) => return Err(ChatError::TooSlow { after: limit }),
+        }
     }
+    Ok(())
 }
+// ANCHOR_END: write
 
 /// Checks and parses one line.
 fn parse(line: Result<&str, LineError>) -> Result<Input<'_>, ChatError> {

@@ -43,7 +43,8 @@ pub struct ServerConfig {
     /// Longest user name, in bytes. Default 16.
     max_name_len: usize,
     /// How many messages each room keeps for members that have not read them
-    /// yet; a member further behind is told how many it missed. Default 256.
+    /// yet; a member further behind is told how many it missed, and talkers
+    /// pause while some member is more than half of it behind. Default 1024.
     room_buffer: usize,
     /// A client whose socket accepts nothing for this long is disconnected.
     /// Default 10 seconds.
@@ -89,7 +90,7 @@ impl Default for ServerConfig {
             max_rooms: 16,
             max_line_len: 1024,
             max_name_len: 16,
-            room_buffer: 256,
+            room_buffer: 1024,
             write_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(5 * 60),
             default_room: "lobby".to_owned(),
@@ -241,7 +242,7 @@ impl ServerConfigBuilder {
     }
 
     /// How many messages each room keeps for members that are behind.
-    /// Default 256; from 1 to 65536.
+    /// Default 1024; from 1 to 65536.
     pub fn room_buffer(mut self, room_buffer: usize) -> Self {
         self.config.room_buffer = room_buffer;
         self
@@ -528,7 +529,7 @@ mod tests {
         assert_eq!(config.max_rooms(), 16);
         assert_eq!(config.max_line_len(), 1024);
         assert_eq!(config.max_name_len(), 16);
-        assert_eq!(config.room_buffer(), 256);
+        assert_eq!(config.room_buffer(), 1024);
         assert_eq!(config.write_timeout(), Duration::from_secs(10));
         assert_eq!(config.idle_timeout(), Duration::from_secs(300));
         assert_eq!(config.default_room(), "lobby");

@@ -8,10 +8,12 @@
 //! through the states from top to bottom, so the types read like the story
 //! of the connection.
 
+use std::sync::Arc;
+
 use tokio::sync::broadcast;
 
 use crate::UserId;
-use crate::room::Delivery;
+use crate::room::{Channel, Delivery};
 
 // ANCHOR: states
 /// The client has connected and not yet chosen a name.
@@ -27,7 +29,6 @@ pub struct Authenticated {
 }
 
 /// The client has a name and is in a room, with handles on its channel.
-#[derive(Debug)]
 pub struct InRoom {
     name: String,
     admin: bool,
@@ -35,18 +36,16 @@ pub struct InRoom {
 }
 
 /// A place in a room: its name, and both ends of its channel.
-#[derive(Debug)]
 pub struct Membership {
     /// The room's name.
     pub room: String,
     /// Sends to everyone in the room, without taking any lock.
-    pub sender: broadcast::Sender<Delivery>,
+    pub channel: Arc<Channel>,
     /// Receives what everyone in the room sends.
     pub receiver: broadcast::Receiver<Delivery>,
 }
 
 /// One client's place in the chat, in state `S`.
-#[derive(Debug)]
 pub struct Connection<S> {
     id: UserId,
     state: S,
@@ -139,6 +138,11 @@ impl Connection<InRoom> {
     /// The room the client is in.
     pub fn room(&self) -> &str {
         &self.state.membership.room
+    }
+
+    /// The room's channel, to send to the room.
+    pub fn channel(&self) -> &Channel {
+        &self.state.membership.channel
     }
 
     /// The room's channel, to send and receive.

@@ -285,10 +285,10 @@ impl Directory {
         } else {
             target.count_unannounced(true);
         }
-        let (sender, receiver) = target.add(id, name);
+        let (channel, receiver) = target.add(id, name);
         Membership {
             room: room.to_owned(),
-            sender,
+            channel,
             receiver,
         }
     }

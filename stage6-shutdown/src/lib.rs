@@ -7,9 +7,12 @@
 //!   passed to [`run`], so tests trigger it without signals.
 //! - **Limits** on everything a client can do, each a flag of the binary:
 //!   a rate limit per client, name and idle timeouts, bounded rooms.
-//! - **Fast delivery**: a member's task writes every line its room has queued
-//!   with one system call, and big rooms sum up arrivals and departures once a
-//!   second instead of announcing each to everyone.
+//! - **Fast delivery with backpressure**: a member's task writes every line
+//!   its room has queued with one system call; a talker pauses while its room
+//!   is half a ring behind, so that a flood slows the flooder instead of
+//!   lapping the members (unless a member is not reading: nobody waits for
+//!   it); big rooms sum up arrivals and departures once a second instead of
+//!   announcing each to everyone.
 //! - **History**: each room replays its last messages to newcomers, through
 //!   the [`History`](history::History) trait, in memory by default.
 //! - **Metrics** at `--metrics-addr` (see [`metrics`]) and logs with
@@ -41,11 +44,11 @@
 //! - A name listed as an admin's is reserved: it is claimed by answering the
 //!   name prompt with the name and the admin password, and only a client that
 //!   did so may act as an admin.
-//! - A member that reads more slowly than its room talks is told
-//!   `* you missed N messages` once the room's last
-//!   [`ServerConfig::room_buffer`] messages have moved past it; the room
-//!   never waits for it. A client whose socket accepts nothing for
-//!   [`ServerConfig::write_timeout`] is disconnected.
+//! - A member whose socket is full (its client is not reading) is never
+//!   waited for: it is told `* you missed N messages` once the room's last
+//!   [`ServerConfig::room_buffer`] messages have moved past it, and it is
+//!   disconnected when its socket accepts nothing for
+//!   [`ServerConfig::write_timeout`].
 //! - A client silent for [`ServerConfig::idle_timeout`] is disconnected.
 //! - `/kick` works for admins anywhere, and for a room's operator (its member
 //!   present longest) in any room but the default one.

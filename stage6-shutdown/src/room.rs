@@ -1,8 +1,10 @@
 //! A room: its members, and the channel that carries its messages.
 
+use std::pin::pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-use tokio::sync::broadcast;
+use tokio::sync::{Notify, broadcast};
 
 use crate::UserId;
 
@@ -23,14 +25,107 @@ pub struct Delivery {
 }
 // ANCHOR_END: delivery
 
+// ANCHOR: channel
+/// A room's fan-out, with backpressure (flow control) on its talkers.
+///
+/// Lines go into a `broadcast` ring that never waits for anyone: a member
+/// more than a ringful behind misses the oldest lines and is told how many.
+/// Left at that, a flood would lap members whose tasks are merely waiting
+/// for a CPU: the task reading a talker's socket turns one read into hundreds
+/// of lines, while each member's task copies every one of them out. So a
+/// talker pauses (stops reading its socket, and TCP slows its client down)
+/// while some member is more than half a ring behind, and members wake the
+/// talkers as they catch up.
+///
+/// Nobody waits for a member that cannot catch up: while any member's socket
+/// is full (its client is not reading), talkers do not pause, and members that
+/// fall behind are told what they missed. A slow reader never slows the room.
+pub struct Channel {
+    sender: broadcast::Sender<Delivery>,
+    /// Notified whenever the ring may have become less full.
+    space: Notify,
+    /// How many members are waiting for their socket to accept bytes.
+    blocked: AtomicUsize,
+    /// Talkers pause while some member has more unread lines than this.
+    high_water: usize,
+}
+// ANCHOR_END: channel
+
+impl Channel {
+    /// A channel whose ring keeps `buffer` lines.
+    fn new(buffer: usize) -> Self {
+        Channel {
+            sender: broadcast::Sender::new(buffer),
+            space: Notify::new(),
+            blocked: AtomicUsize::new(0),
+            high_water: buffer / 2,
+        }
+    }
+
+    /// Sends `delivery` to every member; never waits.
+    pub fn send(&self, delivery: Delivery) {
+        // `send` fails only when nobody is subscribed: then nobody is told.
+        let _ = self.sender.send(delivery);
+    }
+
+    // ANCHOR: is_full
+    /// Whether talkers should pause: some member is more than half a ring
+    /// behind, and no member is blocked on its socket.
+    pub fn is_full(&self) -> bool {
+        // `Relaxed`: a stale count makes one talker pause once too often or
+        // too rarely, and the next wake-up corrects it.
+        self.blocked.load(Relaxed) == 0 && self.sender.len() > self.high_water
+    }
+
+    /// Waits until the ring is no longer full.
+    pub async fn space(&self) {
+        loop {
+            // Registered before the check, so that a member catching up in
+            // between cannot be missed.
+            let mut notified = pin!(self.space.notified());
+            notified.as_mut().enable();
+            if !self.is_full() {
+                return;
+            }
+            notified.await;
+        }
+    }
+    // ANCHOR_END: is_full
+
+    /// Wakes the paused talkers, to check again: called when a member has read
+    /// everything, stops being blocked, or leaves.
+    pub fn wake_talkers(&self) {
+        self.space.notify_waiters();
+    }
+
+    /// Counts a member as blocked on its socket until the guard is dropped.
+    pub fn block(&self) -> Blocked<'_> {
+        self.blocked.fetch_add(1, Relaxed);
+        // Talkers paused for this member must not wait for it.
+        self.wake_talkers();
+        Blocked { channel: self }
+    }
+}
+
+/// A member blocked on its socket, from [`Channel::block`] (RAII: dropping
+/// the guard ends the block, however the write ends).
+pub struct Blocked<'a> {
+    channel: &'a Channel,
+}
+
+impl Drop for Blocked<'_> {
+    fn drop(&mut self) {
+        self.channel.blocked.fetch_sub(1, Relaxed);
+        self.channel.wake_talkers();
+    }
+}
+
 // ANCHOR: room
 /// A named room.
 pub struct Room {
     name: String,
-    /// Every member holds a receiver of this channel. The channel keeps the
-    /// last `room_buffer` lines; a member further behind than that is told
-    /// how many it missed (`RecvError::Lagged`), and nobody ever waits for it.
-    sender: broadcast::Sender<Delivery>,
+    /// Every member holds this channel and a receiver of it.
+    channel: Arc<Channel>,
     /// Members with their names, longest-present first.
     members: Vec<(UserId, String)>,
     /// Arrivals and departures not announced one by one (the room is big),
@@ -42,10 +137,9 @@ pub struct Room {
 impl Room {
     /// An empty room whose channel keeps `buffer` lines.
     pub fn new(name: &str, buffer: usize) -> Self {
-        let (sender, _) = broadcast::channel(buffer);
         Room {
             name: name.to_owned(),
-            sender,
+            channel: Arc::new(Channel::new(buffer)),
             members: Vec::new(),
             unannounced: (0, 0),
         }
@@ -82,13 +176,9 @@ impl Room {
     }
 
     /// Adds a member and returns its handles on the room's channel.
-    pub fn add(
-        &mut self,
-        id: UserId,
-        name: &str,
-    ) -> (broadcast::Sender<Delivery>, broadcast::Receiver<Delivery>) {
+    pub fn add(&mut self, id: UserId, name: &str) -> (Arc<Channel>, broadcast::Receiver<Delivery>) {
         self.members.push((id, name.to_owned()));
-        (self.sender.clone(), self.sender.subscribe())
+        (Arc::clone(&self.channel), self.channel.sender.subscribe())
     }
 
     /// Records a member's new name.
@@ -98,15 +188,16 @@ impl Room {
         }
     }
 
-    /// Removes a member, keeping the others in order.
+    /// Removes a member, keeping the others in order. Talkers paused for it
+    /// need not wait any longer.
     pub fn remove(&mut self, id: UserId) {
         self.members.retain(|(member, _)| *member != id);
+        self.channel.wake_talkers();
     }
 
     /// Sends the notice `line` to every member but `from`.
     pub fn announce(&self, from: UserId, line: String) {
-        // `send` fails only when nobody is subscribed: then nobody is told.
-        let _ = self.sender.send(Delivery {
+        self.channel.send(Delivery {
             from,
             id: None,
             line: Arc::from(line),

@@ -154,6 +154,51 @@ fn sigterm_shuts_the_binary_down_gracefully_with_exit_status_zero() {
 }
 
 #[test]
+fn a_flood_pauses_the_talker_instead_of_lapping_members_that_keep_up() {
+    // A ring of 64 lines, and 20,000 lines sent as fast as the socket takes
+    // them: without backpressure the readers' tasks fall a ring behind and
+    // miss lines (stage 5 does); with it, the talker waits for them.
+    let config = relaxed()
+        .room_buffer(64)
+        .build()
+        .expect("a valid configuration");
+    let (server, _trigger) = start(config);
+    let mut alice = join(&server, "alice");
+    let mut readers: Vec<Client> = (0..3)
+        .map(|i| join(&server, &format!("reader{i}")))
+        .collect();
+    for (i, reader) in readers.iter_mut().enumerate() {
+        for later in i + 1..3 {
+            reader.expect(&format!("* reader{later} joined #lobby"));
+        }
+    }
+    alice.expect_eventually("* reader2 joined #lobby");
+
+    const MESSAGES: usize = 20_000;
+    let threads: Vec<_> = readers
+        .into_iter()
+        .map(|mut reader| {
+            thread::spawn(move || {
+                reader.hint(
+                    "a talker pauses while the room's ring is half unread (Channel::is_full)",
+                );
+                for i in 0..MESSAGES {
+                    reader.expect(&format!("<alice> {i}"));
+                }
+            })
+        })
+        .collect();
+    for i in 0..MESSAGES {
+        alice.send(&i.to_string());
+    }
+    for thread in threads {
+        thread
+            .join()
+            .expect("every reader received every line, in order");
+    }
+}
+
+#[test]
 fn a_client_over_the_rate_limit_is_told_once_and_its_extra_lines_dropped() {
     let config = ServerConfig::builder()
         .message_rate(1)
