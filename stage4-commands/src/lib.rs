@@ -42,6 +42,7 @@ pub mod arena;
 pub mod command;
 pub mod config;
 pub mod connection;
+mod directory;
 mod error;
 pub mod filter;
 mod ids;
