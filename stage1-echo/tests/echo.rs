@@ -127,6 +127,29 @@ fn a_silent_client_is_disconnected_after_the_idle_timeout() {
 }
 
 #[test]
+fn a_client_that_never_reads_its_replies_loses_its_turn() {
+    let server = start_with(Limits {
+        write_timeout: Duration::from_millis(200),
+        ..Limits::default()
+    });
+    let mut hog = server.connect("hog");
+    hog.expect_containing("welcome");
+    // Lines whose replies fill the socket buffers in both directions, then
+    // stall the server's write: the write timeout must end hog's turn.
+    let line = format!("hog:{}\n", "x".repeat(1000));
+    for _ in 0..20_000 {
+        if hog.send_bytes(line.as_bytes()).is_err() {
+            break;
+        }
+    }
+    let mut next = server.connect("next");
+    next.hint(
+        "set_write_timeout on the socket: a client that never reads must not keep the server",
+    );
+    next.expect_containing("welcome");
+}
+
+#[test]
 fn the_binary_listens_where_asked_and_says_so() {
     let server = ChildServer::spawn(STAGE, env!("CARGO_BIN_EXE_stage1-echo"), &[]);
     let mut alice = server.connect("alice");
