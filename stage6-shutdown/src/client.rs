@@ -10,9 +10,9 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
-use tokio::sync::{OwnedSemaphorePermit, oneshot, watch};
+use tokio::sync::{OwnedSemaphorePermit, broadcast, oneshot, watch};
 use tokio::time::{Instant, sleep_until, timeout};
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 use crate::connection::{Connection, InRoom, Membership, Unauthenticated};
 use crate::directory::Kick;
@@ -239,6 +239,10 @@ impl Client {
         // every line delivered.
         let idle = sleep_until(self.idle_deadline);
         tokio::pin!(idle);
+        // Lines that arrived together with the name are waiting already.
+        if let Err(ending) = self.handle_lines(&mut member).await {
+            return (member, ending);
+        }
         loop {
             // `select!` only picks the event; it is handled below, after the
             // other futures (and their borrows of `self`) are gone. Every
@@ -477,22 +481,32 @@ impl Client {
                 Some(format!("error: {error}, disconnecting\n")),
             ),
             Ending::Failed(error) => {
-                warn!(id = %self.id, %error, "connection failed");
+                debug!(id = %self.id, %error, "connection failed");
                 (String::new(), None)
             }
         };
         if let Some(mut member) = member {
-            if let Ending::Quit(_) | Ending::Shutdown = ending {
-                // A goodbye comes after everything the room had already sent
-                // this member: those messages were accepted, so they are owed.
-                let pending = self.pending_deliveries(&mut member);
-                if self.write(&pending, None).await.is_err() {
-                    return;
+            // A goodbye comes after everything the room had already sent this
+            // member: those messages were accepted, so they are owed. They are
+            // taken now (pointers, not copies), and the member departs before
+            // they are written: however the writing goes, the name, the room
+            // and the room's talkers never wait for this client.
+            let owed = match ending {
+                Ending::Quit(_) | Ending::Shutdown => {
+                    let me = member.id();
+                    owed_lines(&mut member.membership().receiver, me, &self.replayed)
                 }
-            }
+                _ => Vec::new(),
+            };
             let emptied = self.shared.directory().depart(member, &reason);
             if let Some(room) = emptied {
                 self.shared.services.history.forget(&room).await;
+            }
+            if write_lines(&mut self.writer, &self.shared, &owed, None)
+                .await
+                .is_err()
+            {
+                return;
             }
         }
         debug!(id = %self.id, "disconnected");
@@ -507,20 +521,48 @@ impl Client {
         }
     }
     // ANCHOR_END: finish
+}
 
-    /// Everything the member's room sent that this task has not written yet.
-    fn pending_deliveries(&self, member: &mut Connection<InRoom>) -> String {
-        let mut pending = String::new();
-        loop {
-            match member.membership().receiver.try_recv() {
-                Ok(delivery) => self.add_to_batch(&mut pending, &delivery),
-                Err(TryRecvError::Lagged(missed)) => {
-                    pending.push_str(&format!("* you missed {missed} messages\n"));
+/// Takes every line `receiver` holds for member `me` without writing it:
+/// what the room had already sent when the member leaves its room.
+fn owed_lines(
+    receiver: &mut broadcast::Receiver<Delivery>,
+    me: UserId,
+    replayed: &[u64],
+) -> Vec<Arc<str>> {
+    let mut owed = Vec::new();
+    loop {
+        match receiver.try_recv() {
+            Ok(delivery) => {
+                let seen = delivery.id.is_some_and(|id| replayed.contains(&id));
+                if delivery.from != me && !seen {
+                    owed.push(delivery.line);
                 }
-                Err(TryRecvError::Empty | TryRecvError::Closed) => return pending,
             }
+            Err(TryRecvError::Lagged(missed)) => {
+                owed.push(Arc::from(format!("* you missed {missed} messages\n")));
+            }
+            Err(TryRecvError::Empty | TryRecvError::Closed) => return owed,
         }
     }
+}
+
+/// Writes `lines`, at most [`MAX_BATCH`] bytes per system call.
+async fn write_lines(
+    writer: &mut OwnedWriteHalf,
+    shared: &Shared,
+    lines: &[Arc<str>],
+    room: Option<&Channel>,
+) -> Result<(), ChatError> {
+    let mut batch = String::new();
+    for line in lines {
+        batch.push_str(line);
+        if batch.len() >= MAX_BATCH {
+            write(writer, shared, &batch, room).await?;
+            batch.clear();
+        }
+    }
+    write(writer, shared, &batch, room).await
 }
 
 /// Tells a connection that the server is full, and closes it as gracefully
@@ -547,10 +589,14 @@ async fn handle(
     let reply = match input {
         Input::Chat(text) => return say(shared, member, &text).await,
         Input::Command(Command::Join(room)) => {
-            let emptied = shared.directory().join(member, &room)?;
-            if let Some(old) = emptied {
-                shared.services.history.forget(&old).await;
+            let (mut old, emptied) = shared.directory().join(member, &room)?;
+            // What the old room had sent before the move is still owed.
+            let owed = owed_lines(&mut old.receiver, member.id(), replayed);
+            drop(old);
+            if let Some(gone) = emptied {
+                shared.services.history.forget(&gone).await;
             }
+            write_lines(writer, shared, &owed, Some(member.channel())).await?;
             let moved = format!("* you are now in #{room}\n");
             write(writer, shared, &moved, Some(member.channel())).await?;
             return replay_history(shared, writer, member, replayed).await;
@@ -586,8 +632,10 @@ async fn say(
     /// Gives every chat message an id, unique for the server's life.
     static NEXT_MESSAGE: AtomicU64 = AtomicU64::new(1);
 
-    // No lock is held while the filters run: a slow filter delays only this
-    // sender.
+    // While this task waits for the filters and the history, its own
+    // receiver goes unread: it counts as blocked, so that the room's talkers
+    // do not pause for it. No lock is held: a slow filter delays this sender.
+    let blocked = member.channel().block();
     let text = shared
         .services
         .filters
@@ -603,6 +651,7 @@ async fn say(
         line: Arc::clone(&line),
     };
     shared.services.history.record(member.room(), entry).await;
+    drop(blocked);
     let delivery = Delivery {
         from: member.id(),
         id: Some(id),
@@ -638,7 +687,9 @@ async fn replay_history(
 
 // ANCHOR: write
 /// Writes all of `text`. A client whose socket accepts nothing for the write
-/// timeout is not reading; waiting longer would only tie up this task.
+/// timeout is disconnected: waiting longer would only tie up this task. The
+/// kernel calls a full socket writable only once a good part of it has
+/// drained, so a client must keep reading at a fair pace, not a trickle.
 ///
 /// While the socket is full, `room` (the client's room, if it has one) counts
 /// the client as blocked, so that the room's talkers do not wait for it.
@@ -664,8 +715,7 @@ async fn write(
         if blocked.is_none() {
             blocked = room.map(Channel::block);
         }
-        // Each wait has its own deadline: a client that reads slowly but
-        // steadily stays; one that stopped reading does not.
+        // Each wait has its own deadline, from the last progress.
         match timeout(limit, writer.writable()).await {
             Ok(ready) => ready?,
             Err(_) => return Err(ChatError::TooSlow { after: limit }),

@@ -24,6 +24,10 @@ const LINE_LEN_RANGE: RangeInclusive<usize> = 64..=64 * 1024;
 /// and at most this many `Arc`s per room.
 const ROOM_BUFFER_RANGE: RangeInclusive<usize> = 1..=65536;
 
+/// The longest timeout allowed: a day. Longer would be a mistake, and one
+/// far longer would overflow when added to the current time.
+const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// The most chat messages a room may remember: each is kept in memory.
 const MAX_HISTORY_LEN: usize = 1000;
 
@@ -442,6 +446,16 @@ impl ServerConfigBuilder {
         if config.shutdown_timeout.is_zero() {
             problem("shutdown_timeout", "must not be zero".to_owned());
         }
+        for (field, timeout) in [
+            ("idle_timeout", config.idle_timeout),
+            ("write_timeout", config.write_timeout),
+            ("name_timeout", config.name_timeout),
+            ("shutdown_timeout", config.shutdown_timeout),
+        ] {
+            if timeout > MAX_TIMEOUT {
+                problem(field, format!("must be at most a day (got {timeout:?})"));
+            }
+        }
         if config.message_rate == 0 {
             problem("message_rate", "must be at least 1".to_owned());
         }
@@ -676,6 +690,10 @@ mod tests {
             (
                 ServerConfig::builder().shutdown_timeout(Duration::ZERO),
                 "shutdown_timeout must not be zero",
+            ),
+            (
+                ServerConfig::builder().idle_timeout(Duration::from_secs(u64::MAX)),
+                "idle_timeout must be at most a day (got 18446744073709551615s)",
             ),
             (
                 ServerConfig::builder().message_rate(0),

@@ -150,10 +150,10 @@ impl Connection<InRoom> {
         &mut self.state.membership
     }
 
-    /// The client is now in another room; the old membership is dropped,
-    /// which unsubscribes from the old room.
-    pub fn move_to(&mut self, membership: Membership) {
-        self.state.membership = membership;
+    /// The client is now in another room; returns the old membership, whose
+    /// receiver may still hold lines the old room sent.
+    pub fn move_to(&mut self, membership: Membership) -> Membership {
+        std::mem::replace(&mut self.state.membership, membership)
     }
 
     /// Replaces the client's name; the caller has checked the new one.
@@ -161,15 +161,16 @@ impl Connection<InRoom> {
         self.state.name = name;
     }
 
-    /// The client is no longer in any room.
-    pub fn leave(self) -> Connection<Authenticated> {
-        Connection {
+    /// The client is no longer in any room; returns its old membership too.
+    pub fn leave(self) -> (Connection<Authenticated>, Membership) {
+        let connection = Connection {
             id: self.id,
             state: Authenticated {
                 name: self.state.name,
                 admin: self.state.admin,
             },
-        }
+        };
+        (connection, self.state.membership)
     }
 }
 // ANCHOR_END: transitions

@@ -154,13 +154,14 @@ impl Directory {
     }
 
     /// Moves a member to `room`, creating it if nobody is in it yet. Returns
-    /// the name of the room it left if that room is now gone, so that its
+    /// its old membership, which may hold lines still owed to the member,
+    /// and the name of the room it left if that room is now gone, so that its
     /// history can be forgotten.
     pub fn join(
         &mut self,
         member: &mut Connection<InRoom>,
         room: &str,
-    ) -> Result<Option<String>, ChatError> {
+    ) -> Result<(Membership, Option<String>), ChatError> {
         validate_room_name(room).map_err(ChatError::BadRoom)?;
         if member.room() == room {
             return Err(ChatError::AlreadyInRoom(room.to_owned()));
@@ -176,8 +177,8 @@ impl Directory {
         }
         let emptied = self.remove_from_room(member, "");
         let membership = self.enter(member.id(), member.name(), room);
-        member.move_to(membership);
-        Ok(emptied)
+        let old = member.move_to(membership);
+        Ok((old, emptied))
     }
 
     /// `/list`: who is in the member's room.
@@ -252,12 +253,13 @@ impl Directory {
     // ANCHOR_END: kick
 
     /// Takes a member out of the chat: out of its room (telling the room, with
-    /// `reason` if any), its name freed. Returns the name of its room if that
-    /// room is now gone.
+    /// `reason` if any), its name freed, its membership dropped so that no
+    /// talker waits for it. Returns the name of its room if that room is now
+    /// gone.
     pub fn depart(&mut self, member: Connection<InRoom>, reason: &str) -> Option<String> {
         let emptied = self.remove_from_room(&member, reason);
         self.kicks.remove(&member.id());
-        let member = member.leave();
+        let (member, _membership) = member.leave();
         self.names.remove(&member.name().to_ascii_lowercase());
         emptied
     }

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Parser;
 use stage6_shutdown::filter::{flood_guard, mask_words, max_length};
 use stage6_shutdown::{ServerConfig, Services, bind, metrics, run};
-use tracing::{info, warn};
+use tracing::info;
 use tracing_subscriber::EnvFilter;
 
 /// The production chat server: graceful shutdown, limits, history, metrics.
@@ -134,6 +134,9 @@ async fn main() -> anyhow::Result<()> {
         .next()
         .with_context(|| format!("{} resolves to no address", args.addr))?;
     let listener = bind(addr, args.backlog).with_context(|| format!("cannot listen on {addr}"))?;
+    // Signal handlers are installed before anyone is told where we listen,
+    // so that a SIGTERM right after that still shuts down gracefully.
+    let shutdown = shutdown_signal()?;
     println!("stage6-shutdown listening on {}", listener.local_addr()?);
 
     if let Some(metrics_addr) = &args.metrics_addr {
@@ -147,39 +150,37 @@ async fn main() -> anyhow::Result<()> {
         ));
     }
 
-    run(listener, config, services, shutdown_signal()).await;
+    run(listener, config, services, shutdown).await;
     Ok(())
 }
 
 // ANCHOR: shutdown_signal
-/// Completes on Ctrl+C (SIGINT) or, on Unix, SIGTERM, the signal service
-/// managers send to stop a program.
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// A future that completes on Ctrl+C (SIGINT) or, on Unix, SIGTERM, the
+/// signal service managers send to stop a program. The handlers are
+/// installed now, not when the future is first polled.
+#[cfg(unix)]
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle Ctrl+C")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        info!("signal received");
+    })
+}
+
+/// A future that completes on Ctrl+C.
+#[cfg(not(unix))]
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
+    Ok(async {
         if let Err(error) = tokio::signal::ctrl_c().await {
-            warn!(%error, "cannot listen for Ctrl+C");
+            tracing::warn!(%error, "cannot listen for Ctrl+C");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                terminate.recv().await;
-            }
-            Err(error) => {
-                warn!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
-    info!("signal received");
+        info!("signal received");
+    })
 }
 // ANCHOR_END: shutdown_signal

@@ -10,7 +10,7 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::{MissedTickBehavior, interval, timeout};
-use tracing::{Instrument, info, info_span, warn};
+use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::directory::Directory;
 use crate::history::{History, InMemoryHistory};
@@ -143,7 +143,14 @@ pub async fn run(
                 shared.services.metrics.tick(&mut messages_at_last_tick);
             }
             // Finished tasks are collected as they end, so the set stays small.
-            Some(_) = clients.join_next(), if !clients.is_empty() => {}
+            Some(ended) = clients.join_next(), if !clients.is_empty() => {
+                if let Err(error) = ended
+                    && error.is_panic()
+                {
+                    // A bug: the client's connection is gone, the server goes on.
+                    error!(%error, "a client's task panicked");
+                }
+            }
             () = &mut shutdown => break,
         }
     }
