@@ -7,7 +7,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
-use tokio::sync::{OwnedSemaphorePermit, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, broadcast, oneshot};
 use tokio::time::{Instant, sleep_until, timeout};
 
 use crate::connection::{Connection, InRoom, Unauthenticated};
@@ -181,6 +181,10 @@ impl Client {
     ) -> (Connection<InRoom>, Ending) {
         // Once the kick channel has answered, it must not be polled again.
         let mut kick_open = true;
+        // Lines that arrived together with the name are waiting already.
+        if let Err(ending) = self.handle_lines(&mut member).await {
+            return (member, ending);
+        }
         loop {
             // `select!` only picks the event; it is handled below, after the
             // other futures (and their borrows of `self`) are gone. Every
@@ -332,15 +336,21 @@ impl Client {
             }
         };
         if let Some(mut member) = member {
-            if let Ending::Quit(_) = ending {
-                // A polite goodbye comes after everything the room had
-                // already sent this member.
-                let pending = pending_deliveries(&mut member);
-                if self.write(&pending).await.is_err() {
-                    return;
+            // A polite goodbye comes after everything the room had already
+            // sent this member. Those lines are taken now, and the member
+            // departs before they are written: however the writing goes, its
+            // name and its place in the room are given back.
+            let owed = match ending {
+                Ending::Quit(_) => {
+                    let me = member.id();
+                    owed_lines(&mut member.membership().receiver, me)
                 }
-            }
+                _ => String::new(),
+            };
             self.shared.directory().depart(member, &reason);
+            if self.write(&owed).await.is_err() {
+                return;
+            }
         }
         if let Some(words) = last_words
             && self.write(&words).await.is_ok()
@@ -396,8 +406,10 @@ async fn handle(
             return Ok(());
         }
         Input::Command(Command::Join(room)) => {
-            shared.directory().join(member, &room)?;
-            format!("* you are now in #{room}\n")
+            let mut old = shared.directory().join(member, &room)?;
+            // What the old room had sent before the move is still owed.
+            let owed = owed_lines(&mut old.receiver, member.id());
+            format!("{owed}* you are now in #{room}\n")
         }
         Input::Command(Command::Nick(name)) => {
             shared.directory().rename(member, name)?;
@@ -430,18 +442,18 @@ async fn write(writer: &mut OwnedWriteHalf, shared: &Shared, text: &str) -> Resu
     }
 }
 
-/// Everything the member's room sent that its task has not written yet.
-fn pending_deliveries(member: &mut Connection<InRoom>) -> String {
-    let id = member.id();
-    let mut pending = String::new();
+/// Takes every line `receiver` holds for member `me` without writing it:
+/// what the room had already sent when the member leaves its room.
+fn owed_lines(receiver: &mut broadcast::Receiver<Delivery>, me: UserId) -> String {
+    let mut owed = String::new();
     loop {
-        match member.membership().receiver.try_recv() {
-            Ok(delivery) if delivery.from == id => {}
-            Ok(delivery) => pending.push_str(&delivery.line),
+        match receiver.try_recv() {
+            Ok(delivery) if delivery.from == me => {}
+            Ok(delivery) => owed.push_str(&delivery.line),
             Err(TryRecvError::Lagged(missed)) => {
-                pending.push_str(&format!("* you missed {missed} messages\n"));
+                owed.push_str(&format!("* you missed {missed} messages\n"));
             }
-            Err(TryRecvError::Empty | TryRecvError::Closed) => return pending,
+            Err(TryRecvError::Empty | TryRecvError::Closed) => return owed,
         }
     }
 }

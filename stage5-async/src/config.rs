@@ -20,6 +20,10 @@ use crate::names::{validate_name, validate_room_name};
 /// enough that one connection's buffer stays small.
 const LINE_LEN_RANGE: RangeInclusive<usize> = 64..=64 * 1024;
 
+/// The longest timeout allowed: a day. Longer would be a mistake, and one
+/// far longer would overflow when added to the current time.
+const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// Allowed values of `room_buffer`: a room's ring holds at least one message,
 /// and at most this many `Arc`s per room.
 const ROOM_BUFFER_RANGE: RangeInclusive<usize> = 1..=65536;
@@ -360,6 +364,15 @@ impl ServerConfigBuilder {
         if config.name_timeout.is_zero() {
             problem("name_timeout", "must not be zero".to_owned());
         }
+        for (field, timeout) in [
+            ("idle_timeout", config.idle_timeout),
+            ("write_timeout", config.write_timeout),
+            ("name_timeout", config.name_timeout),
+        ] {
+            if timeout > MAX_TIMEOUT {
+                problem(field, format!("must be at most a day (got {timeout:?})"));
+            }
+        }
 
         if problems.is_empty() {
             Ok(config)
@@ -557,6 +570,10 @@ mod tests {
             (
                 ServerConfig::builder().name_timeout(Duration::ZERO),
                 "name_timeout must not be zero",
+            ),
+            (
+                ServerConfig::builder().idle_timeout(Duration::from_secs(u64::MAX)),
+                "idle_timeout must be at most a day (got 18446744073709551615s)",
             ),
         ];
         for (builder, expected) in cases {

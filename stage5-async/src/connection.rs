@@ -146,10 +146,10 @@ impl Connection<InRoom> {
         &mut self.state.membership
     }
 
-    /// The client is now in another room; the old membership is dropped,
-    /// which unsubscribes from the old room.
-    pub fn move_to(&mut self, membership: Membership) {
-        self.state.membership = membership;
+    /// The client is now in another room; returns the old membership, whose
+    /// receiver may still hold lines the old room sent.
+    pub fn move_to(&mut self, membership: Membership) -> Membership {
+        std::mem::replace(&mut self.state.membership, membership)
     }
 
     /// Replaces the client's name; the caller has checked the new one.

@@ -131,8 +131,13 @@ impl Directory {
         Ok(())
     }
 
-    /// Moves a member to `room`, creating it if nobody is in it yet.
-    pub fn join(&mut self, member: &mut Connection<InRoom>, room: &str) -> Result<(), ChatError> {
+    /// Moves a member to `room`, creating it if nobody is in it yet. Returns
+    /// its old membership, which may hold lines still owed to the member.
+    pub fn join(
+        &mut self,
+        member: &mut Connection<InRoom>,
+        room: &str,
+    ) -> Result<Membership, ChatError> {
         validate_room_name(room).map_err(ChatError::BadRoom)?;
         if member.room() == room {
             return Err(ChatError::AlreadyInRoom(room.to_owned()));
@@ -148,8 +153,7 @@ impl Directory {
         }
         self.remove_from_room(member, "");
         let membership = self.enter(member.id(), member.name(), room);
-        member.move_to(membership);
-        Ok(())
+        Ok(member.move_to(membership))
     }
 
     /// `/list`: who is in the member's room.

@@ -88,7 +88,7 @@ pub enum ChatError {
         after: Duration,
     },
     /// The client's socket accepted nothing for too long: it is not reading.
-    #[error("you have not read anything for {after:?}")]
+    #[error("you are not reading: nothing could be sent to you for {after:?}")]
     TooSlow {
         /// How long the write waited.
         after: Duration,
