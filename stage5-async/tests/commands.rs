@@ -177,23 +177,126 @@ fn bad_lines_get_clear_errors() {
     alice.expect("<bob> \u{FFFD}[2Jgotcha");
 }
 
+/// Has `alice` send `count` lines of 500 bytes that `target` does not read,
+/// far more than the sockets between the server and `target` hold, and
+/// waits until `witness` has them all: then lines are still waiting for
+/// `target` in its room's ring, or were dropped with a notice.
+///
+/// Alice sends in bursts that `witness` confirms, so that the witness, who
+/// keeps up, is never lapped itself.
+fn flood_unread(alice: &mut Client, witness: &mut Client, count: usize) {
+    const BURST: usize = 32;
+    for first in (0..count).step_by(BURST) {
+        let burst = first..(first + BURST).min(count);
+        for i in burst.clone() {
+            alice.send(&format!("{i:0>500}"));
+        }
+        for i in burst {
+            witness.expect(&format!("<alice> {i:0>500}"));
+        }
+    }
+}
+
+/// Reads `target`'s lines up to and including `last`, and checks that every
+/// one of `count` flooded lines either arrived or was announced as missed.
+fn expect_all_owed(target: &mut Client, count: usize, last: &str) {
+    let (mut received, mut missed) = (0, 0);
+    loop {
+        let line = target.expect_line(
+            &format!("a flooded line, a missed-count notice, or {last:?}"),
+            |line| {
+                line.starts_with("<alice> ") || line.starts_with("* you missed ") || line == last
+            },
+        );
+        if line == last {
+            break;
+        }
+        match line.strip_prefix("* you missed ") {
+            Some(n) => {
+                missed += n
+                    .trim_end_matches(" messages")
+                    .parse::<usize>()
+                    .unwrap_or(0)
+            }
+            None => received += 1,
+        }
+    }
+    assert_eq!(
+        received + missed,
+        count,
+        "[{STAGE}] before {last:?}, every line the room had sent must arrive or be \
+         announced as missed: {received} arrived and {missed} were announced, of {count}"
+    );
+}
+
+#[test]
+fn lines_sent_together_with_the_name_are_handled() {
+    let server = start();
+    let mut bob = join(&server, "bob");
+    let mut alice = server.connect("alice");
+    alice.expect("welcome! what is your name?");
+    alice
+        .send_bytes(b"alice\nhello from the same packet\n")
+        .unwrap();
+    bob.hint("after the name, handle the lines already in the buffer before reading more");
+    bob.expect("* alice joined #lobby");
+    bob.expect("<alice> hello from the same packet");
+}
+
+#[test]
+fn join_delivers_what_the_old_room_had_already_sent() {
+    let server = start_with(ServerConfig::default(), FilterChain::default());
+    let mut alice = join(&server, "alice");
+    let mut witness = join(&server, "witness");
+    let mut bob = join(&server, "bob");
+    alice.expect("* witness joined #lobby");
+    alice.expect("* bob joined #lobby");
+    witness.expect("* bob joined #lobby");
+    const COUNT: usize = 20_000;
+    flood_unread(&mut alice, &mut witness, COUNT);
+    bob.send("/join rust");
+    bob.hint("the old room's receiver still holds lines owed to bob: write them before moving");
+    expect_all_owed(&mut bob, COUNT, "* you are now in #rust");
+}
+
+#[test]
+fn abrupt_quits_leave_no_ghost_behind() {
+    let server = start();
+    let mut alice = join(&server, "alice");
+    for round in 0..10 {
+        let name = format!("ghost{round}");
+        let mut ghost = join(&server, &name);
+        alice.expect(&format!("* {name} joined #lobby"));
+        for i in 0..30 {
+            alice.send(&format!("line {i} of round {round}"));
+        }
+        // Closing with those lines unread makes the client's kernel reset
+        // the connection: the server's last writes to it fail.
+        ghost.send("/quit");
+        drop(ghost);
+        alice.expect_eventually(&format!("* {name} left #lobby"));
+    }
+    alice.send("/list");
+    alice.hint("a member must depart even when writing its last lines fails");
+    alice.expect("* in #lobby: alice");
+}
+
 #[test]
 fn quit_says_goodbye_to_the_room_and_delivers_what_was_queued() {
     let server = start();
     let mut alice = join(&server, "alice");
+    let mut witness = join(&server, "witness");
     let mut bob = join(&server, "bob");
-    let mut carol = join(&server, "carol");
+    alice.expect("* witness joined #lobby");
     alice.expect("* bob joined #lobby");
-    alice.expect("* carol joined #lobby");
-    bob.expect("* carol joined #lobby");
-    alice.send("before you go");
-    // Once carol has it, the room has sent it to bob too.
-    carol.expect("<alice> before you go");
+    witness.expect("* bob joined #lobby");
+    const COUNT: usize = 20_000;
+    flood_unread(&mut alice, &mut witness, COUNT);
     bob.send("/quit see you tomorrow");
     bob.hint("/quit must not lose lines already queued for the client");
-    bob.expect("<alice> before you go");
-    bob.expect("* bye");
+    expect_all_owed(&mut bob, COUNT, "* bye");
     bob.expect_closed();
+    alice.hint("the room hears the goodbye");
     alice.expect("* bob left #lobby (see you tomorrow)");
 }
 
