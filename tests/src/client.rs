@@ -171,17 +171,18 @@ impl Client {
         }
     }
 
-    /// Reads lines until one contains `fragment`, within one read timeout;
-    /// returns that line. Use it to skip lines whose exact text does not matter.
+    /// Reads lines until one contains `fragment` and returns it. Each line
+    /// gets the read timeout: a server sending many lines before the one
+    /// awaited is slow, not wrong. Use it to skip lines whose exact text does
+    /// not matter.
     pub fn expect_eventually(&mut self, fragment: &str) -> String {
-        let deadline = Instant::now() + self.timeout;
+        let mut skipped = 0;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.recv_within(left) {
+            match self.recv() {
                 Received::Line(line) if line.contains(fragment) => return line,
-                Received::Line(_) => {}
+                Received::Line(_) => skipped += 1,
                 other => {
-                    let got = self.describe(&other);
+                    let got = format!("after {skipped} other lines, {}", self.describe(&other));
                     self.fail(&format!("a line containing {fragment:?}, eventually"), &got)
                 }
             }
