@@ -13,6 +13,8 @@ cd "$(dirname "$0")/.."
 runs=${1:-3}
 results=measurements/results
 mkdir -p "$results"
+# 10,000 clients need 10,000 sockets in the load tool and as many in the server.
+ulimit -n 20000 2>/dev/null || echo "warning: cannot raise the open-file limit; scenarios C and D may fail" >&2
 
 cargo build --release --quiet -p stage5-async -p stage6-shutdown -p tests
 
@@ -33,11 +35,12 @@ scenario() { # name, then the load tool's arguments
         local extra=("${common[@]}")
         if [ "$stage" = stage6-shutdown ]; then extra+=("${stage6[@]}"); else extra+=("${stage5[@]}"); fi
         : > "$results/$stage-$name.jsonl"
+        : > "$results/$stage-$name.log"
         for run in $(seq "$runs"); do
             printf '%-16s %-10s run %s of %s\n' "$stage" "$name" "$run" "$runs" >&2
             # A run that misses its target exits 2; its figures still count.
-            "$load" --server "target/release/$stage" "${extra[@]}" --json "$@" 2>/dev/null \
-                | tail -n 1 >> "$results/$stage-$name.jsonl" || true
+            "$load" --server "target/release/$stage" "${extra[@]}" --json "$@" \
+                2>> "$results/$stage-$name.log" | tail -n 1 >> "$results/$stage-$name.jsonl" || true
         done
     done
 }

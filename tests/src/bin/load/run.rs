@@ -20,8 +20,10 @@ use crate::target::{SpawnedServer, resolve_loopback};
 /// How often the main task looks at the clients' counters.
 const POLL: Duration = Duration::from_millis(10);
 
-/// The server counts as quiet once no line has reached any client for this long.
-const QUIET: Duration = Duration::from_millis(250);
+/// The server counts as quiet once no line has reached any client for this
+/// long: longer than a second, because a server may sum up arrivals in one
+/// notice a second, and that notice belongs to connecting, not to the load.
+const QUIET: Duration = Duration::from_millis(1500);
 
 /// A run whose senders are done ends after this long without a delivery.
 const STALL_MICROS: u64 = 2_000_000;
@@ -34,7 +36,7 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(2);
 const SETTLE: Duration = Duration::from_millis(500);
 
 /// How often the server's memory is sampled for its peak.
-const MEMORY_SAMPLE: Duration = Duration::from_millis(50);
+const MEMORY_SAMPLE: Duration = Duration::from_millis(10);
 
 /// Runs the load `args` describe and returns its figures.
 pub async fn measure(args: &Args) -> anyhow::Result<Report> {
