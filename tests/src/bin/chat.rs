@@ -1,0 +1,112 @@
+//! A line client for every stage of the chat: what you type is sent, what the
+//! server sends is printed as it arrives. It does what `nc HOST PORT` does, on
+//! machines without `nc` (Windows, for one).
+//!
+//! ```text
+//! cargo run -p tests --bin chat -- 127.0.0.1:8080
+//! ```
+//!
+//! Ctrl+C closes the connection and exits. When standard input ends (a file or
+//! a pipe), the client says so to the server, as `nc -N` does, and prints what
+//! the server still sends until it closes the connection.
+
+use anyhow::Context;
+use clap::Parser;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+/// The longest line printed in one piece; a longer one is printed in pieces,
+/// so that a server cannot make the client hold more than this.
+const MAX_LINE: u64 = 64 * 1024;
+
+/// Connects to a chat server; prints what it sends, sends what you type.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// The server's address, as HOST:PORT.
+    #[arg(default_value = "127.0.0.1:8080")]
+    addr: String,
+}
+
+#[tokio::main]
+async fn main() {
+    let code = match chat(Args::parse()).await {
+        Ok(()) => 0,
+        Err(error) => {
+            // `{:#}` prints the whole chain: "cannot connect to …: refused".
+            let _ = tokio::io::stderr()
+                .write_all(format!("chat: {error:#}\n").as_bytes())
+                .await;
+            1
+        }
+    };
+    // Exit now: returning would drop the runtime, which waits for its thread
+    // still blocked reading the terminal, until the user pressed Enter.
+    std::process::exit(code);
+}
+
+// ANCHOR: chat
+/// Copies lines both ways until the server closes the connection or the user
+/// presses Ctrl+C.
+async fn chat(args: Args) -> anyhow::Result<()> {
+    let stream = TcpStream::connect(&args.addr)
+        .await
+        .with_context(|| format!("cannot connect to {}", args.addr))?;
+    let (from_server, mut to_server) = stream.into_split();
+    let mut from_server = BufReader::new(from_server);
+    let mut received = Vec::new();
+    let mut typed = BufReader::new(tokio::io::stdin()).lines();
+    let mut stdout = tokio::io::stdout();
+    let mut typing = true;
+    loop {
+        tokio::select! {
+            // `read_until` into a buffer kept between rounds is cancel-safe:
+            // bytes read before another branch wins stay in `received`.
+            read = async {
+                let room = MAX_LINE.saturating_sub(received.len() as u64);
+                (&mut from_server).take(room).read_until(b'\n', &mut received).await
+            } => {
+                if read.context("reading from the server")? == 0 {
+                    if !received.is_empty() {
+                        // The last line, cut off by the close.
+                        let text = String::from_utf8_lossy(&received);
+                        stdout.write_all(format!("{text}\n").as_bytes()).await?;
+                    }
+                    stdout.write_all(b"* the server closed the connection\n").await?;
+                    stdout.flush().await?;
+                    return Ok(());
+                }
+                let whole = received.ends_with(b"\n");
+                if whole || received.len() as u64 >= MAX_LINE {
+                    // Whatever the server sends is shown; bytes that are not
+                    // UTF-8 become U+FFFD instead of ending the client.
+                    let mut text = String::from_utf8_lossy(&received).into_owned();
+                    if !whole {
+                        text.push('\n');
+                    }
+                    stdout.write_all(text.as_bytes()).await?;
+                    stdout.flush().await?;
+                    received.clear();
+                }
+            }
+            line = typed.next_line(), if typing => match line.context("reading what you type")? {
+                Some(line) => {
+                    // `lines()` dropped the line ending; telnet would send
+                    // "\r\n", nc sends "\n": every stage accepts both.
+                    to_server.write_all(format!("{line}\n").as_bytes()).await?;
+                }
+                None => {
+                    // End of input: tell the server, keep reading its answers.
+                    typing = false;
+                    to_server.shutdown().await?;
+                }
+            },
+            signal = tokio::signal::ctrl_c() => {
+                signal.context("listening for Ctrl+C")?;
+                to_server.shutdown().await?;
+                return Ok(());
+            }
+        }
+    }
+}
+// ANCHOR_END: chat
