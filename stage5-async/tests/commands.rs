@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use stage5_async::filter::{flood_guard, mask_words, max_length};
 use stage5_async::{FilterChain, ServerConfig, Verdict, run};
-use tests::{ChildServer, Client, TestServer, run_to_completion};
+use tests::{ChildServer, Client, Tally, TestServer, run_to_completion};
 use tokio::sync::Notify;
 
 const STAGE: &str = "stage5-async";
@@ -202,27 +202,7 @@ fn flood_unread(alice: &mut Client, witness: &mut Client, count: usize) {
 /// Reads `target`'s lines up to and including `last`, and checks that every
 /// one of `count` flooded lines either arrived or was announced as missed.
 fn expect_all_owed(target: &mut Client, count: usize, last: &str) {
-    let (mut received, mut missed) = (0, 0);
-    loop {
-        let line = target.expect_line(
-            &format!("a flooded line, a missed-count notice, or {last:?}"),
-            |line| {
-                line.starts_with("<alice> ") || line.starts_with("* you missed ") || line == last
-            },
-        );
-        if line == last {
-            break;
-        }
-        match line.strip_prefix("* you missed ") {
-            Some(n) => {
-                missed += n
-                    .trim_end_matches(" messages")
-                    .parse::<usize>()
-                    .unwrap_or(0)
-            }
-            None => received += 1,
-        }
-    }
+    let Tally { received, missed } = target.tally("<alice> ", count, Some(last));
     assert_eq!(
         received + missed,
         count,
@@ -554,21 +534,7 @@ fn a_lagging_reader_is_told_what_it_missed_and_a_fast_one_misses_nothing() {
 
     // Only now does `slow` start reading.
     slow.hint("on RecvError::Lagged(n), tell the member: * you missed n messages");
-    let (mut received, mut missed) = (0, 0);
-    while received + missed < MESSAGES {
-        let line = slow.expect_line("a message from alice or a missed-count notice", |line| {
-            line.starts_with("<alice> ") || line.starts_with("* you missed ")
-        });
-        match line.strip_prefix("* you missed ") {
-            Some(count) => {
-                missed += count
-                    .trim_end_matches(" messages")
-                    .parse::<usize>()
-                    .unwrap_or(0)
-            }
-            None => received += 1,
-        }
-    }
+    let Tally { received, missed } = slow.tally("<alice> ", MESSAGES, None);
     assert!(
         missed > 0 && received + missed == MESSAGES,
         "[{STAGE}] the slow reader should have lagged and been told exactly how much it \

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use stage6_shutdown::metrics::{self, Metrics};
 use stage6_shutdown::{ServerConfig, ServerConfigBuilder, Services, run};
-use tests::{ChildServer, Client, TestServer};
+use tests::{ChildServer, Client, Tally, TestServer};
 use tokio::sync::oneshot;
 
 const STAGE: &str = "stage6-shutdown";
@@ -77,21 +77,7 @@ fn shutdown_delivers_what_was_sent_says_goodbye_and_refuses_newcomers() {
     trigger.send(()).expect("the server is running");
 
     bob.hint("on shutdown, a member first gets everything its room had already sent");
-    let (mut received, mut missed) = (0, 0);
-    while received + missed < MESSAGES {
-        let line = bob.expect_line("a line from alice or a missed-count notice", |line| {
-            line.starts_with("<alice> ") || line.starts_with("* you missed ")
-        });
-        match line.strip_prefix("* you missed ") {
-            Some(n) => {
-                missed += n
-                    .trim_end_matches(" messages")
-                    .parse::<usize>()
-                    .unwrap_or(0)
-            }
-            None => received += 1,
-        }
-    }
+    let Tally { received, missed } = bob.tally("<alice> ", MESSAGES, None);
     assert_eq!(
         received + missed,
         MESSAGES,

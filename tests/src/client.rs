@@ -35,6 +35,15 @@ pub(crate) struct ServerWatch {
     pub(crate) log: Option<Arc<Mutex<VecDeque<String>>>>,
 }
 
+/// What [`Client::tally`] counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    /// Lines that arrived.
+    pub received: usize,
+    /// Lines the server announced it dropped (`* you missed N messages`).
+    pub missed: usize,
+}
+
 /// One connection to the server under test, named after the user it plays.
 pub struct Client {
     stage: &'static str,
@@ -189,6 +198,37 @@ impl Client {
         }
     }
 
+    /// Counts the lines starting with `prefix` that arrive, and the lines the
+    /// server announces it dropped (`* you missed N messages`, from a server
+    /// that never waits for a slow reader), until `count` are accounted for;
+    /// or, if `last` is given, until the line `last` arrives. Any other line
+    /// fails the test.
+    pub fn tally(&mut self, prefix: &str, count: usize, last: Option<&str>) -> Tally {
+        let mut tally = Tally {
+            received: 0,
+            missed: 0,
+        };
+        let expected = match last {
+            Some(last) => {
+                format!("a line starting with {prefix:?}, a missed-count notice, or {last:?}")
+            }
+            None => format!("a line starting with {prefix:?} or a missed-count notice"),
+        };
+        while last.is_some() || tally.received + tally.missed < count {
+            let line = self.expect_line(&expected, |line| {
+                line.starts_with(prefix) || missed_count(line).is_some() || Some(line) == last
+            });
+            if Some(line.as_str()) == last {
+                break;
+            }
+            match missed_count(&line) {
+                Some(missed) => tally.missed += missed,
+                None => tally.received += 1,
+            }
+        }
+        tally
+    }
+
     /// The server must close the connection, sending no further line first.
     pub fn expect_closed(&mut self) {
         match self.recv() {
@@ -273,6 +313,14 @@ impl Client {
         }
         panic!("{report}");
     }
+}
+
+/// The N of a `* you missed N messages` notice.
+fn missed_count(line: &str) -> Option<usize> {
+    line.strip_prefix("* you missed ")?
+        .strip_suffix(" messages")?
+        .parse()
+        .ok()
 }
 
 fn take_line(partial: &mut Vec<u8>) -> String {

@@ -21,7 +21,7 @@ mod client;
 mod server;
 
 pub use child::{ChildServer, run_to_completion};
-pub use client::{Client, Received};
+pub use client::{Client, Received, Tally};
 pub use server::TestServer;
 
 use std::time::Duration;
