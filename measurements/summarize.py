@@ -4,11 +4,12 @@
 Usage: measurements/summarize.py measurements/results
 """
 import json
+import re
 import statistics
 import sys
 from pathlib import Path
 
-# (scenario, figure, label, unit, scale)
+# (scenario, figure, label, unit, scale), for stages 5 and 6
 FIGURES = [
     ("A-burst", "deliveries_per_sec", "deliveries/s", "M/s", 1e-6),
     ("A-burst", "latency_p99_us", "p99 latency", "ms", 1e-3),
@@ -26,6 +27,17 @@ FIGURES = [
     ("D-idle", "kib_per_connection", "RSS per idle connection", "KiB", 1),
 ]
 
+# The same, for stages 2 and 5: what polling costs while nothing happens.
+IDLE_FIGURES = [
+    ("E-idle-cpu", "registered", "clients registered (of 100)", "", 1),
+    ("E-idle-cpu", "idle_secs", "kept idle for", "s", 1),
+    ("E-idle-cpu", "cpu_idle_secs", "server CPU while idle", "s", 1),
+    ("E-idle-cpu", "cpu_idle_percent", "share of one core", "%", 1),
+]
+
+# Figures that only a run which registered everyone and then sat idle has.
+IDLE_MEASURED = {"kib_per_connection", "idle_secs", "cpu_idle_secs", "cpu_idle_percent"}
+
 
 def runs(path):
     """The runs in one .jsonl file, with derived figures added."""
@@ -41,17 +53,15 @@ def runs(path):
     return found
 
 
-def main():
-    results = Path(sys.argv[1] if len(sys.argv) > 1 else "measurements/results")
-    stages = ["stage5-async", "stage6-shutdown"]
+def table(results, stages, figures):
+    """Prints one row per figure, one column per stage."""
     print(f"{'scenario':10} {'figure':31} {stages[0]:>16} {stages[1]:>16}   (median of runs)")
-    for scenario, key, label, unit, scale in FIGURES:
+    for scenario, key, label, unit, scale in figures:
         cells = []
         for stage in stages:
             path = results / f"{stage}-{scenario}.jsonl"
             found = runs(path) if path.exists() else []
-            if key == "kib_per_connection":
-                # Only a run that registered everyone and then measured is idle.
+            if key in IDLE_MEASURED:
                 found = [r for r in found if r.get("ended") == "idle-measured"]
             values = [r[key] for r in found if r.get(key) is not None]
             if values:
@@ -60,6 +70,41 @@ def main():
             else:
                 cells.append("-")
         print(f"{scenario:10} {label:31} {cells[0]:>16} {cells[1]:>16}")
+
+
+# One benchmark's row of divan's table: name, fastest, slowest, median, ...
+BENCH_ROW = re.compile(r"(\w+)\s+([\d.]+) (ns|µs|ms|s)\s+│\s+([\d.]+) (ns|µs|ms|s)\s+│\s+([\d.]+) (ns|µs|ms|s)")
+TO_MS = {"ns": 1e-6, "µs": 1e-3, "ms": 1, "s": 1e3}
+
+
+def bench(results):
+    """Prints the medians of stage 3's parser benchmark over its runs."""
+    path = results / "stage3-protocol-P-parse.txt"
+    medians = {"borrowed_frame_iter": [], "allocating_lines": []}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            row = BENCH_ROW.search(line)
+            if row and row.group(1) in medians:
+                medians[row.group(1)].append(float(row.group(6)) * TO_MS[row.group(7)])
+    ratios = [a / b for a, b in zip(medians["allocating_lines"], medians["borrowed_frame_iter"])]
+    print(f"{'benchmark':10} {'figure (1 MiB of frames)':31} {'stage3-protocol':>16}   (median of runs)")
+    rows = [
+        ("borrowed_frame_iter median", medians["borrowed_frame_iter"], "ms"),
+        ("allocating_lines median", medians["allocating_lines"], "ms"),
+        ("allocating / borrowed", ratios, "x"),
+    ]
+    for label, values, unit in rows:
+        cell = f"{statistics.median(values):,.2f} {unit} ({len(values)})" if values else "-"
+        print(f"{'P-parse':10} {label:31} {cell:>16}")
+
+
+def main():
+    results = Path(sys.argv[1] if len(sys.argv) > 1 else "measurements/results")
+    table(results, ["stage5-async", "stage6-shutdown"], FIGURES)
+    print()
+    table(results, ["stage2-rooms", "stage5-async"], IDLE_FIGURES)
+    print()
+    bench(results)
 
 
 if __name__ == "__main__":

@@ -97,6 +97,12 @@ struct Args {
     #[arg(long)]
     idle_only: bool,
 
+    /// With --idle-only: keep the silent clients connected this many seconds
+    /// before disconnecting, and report the server's CPU time meanwhile (what
+    /// connections that do nothing cost it).
+    #[arg(long, value_name = "SECS", default_value_t = 0, requires = "idle_only", value_parser = clap::value_parser!(u64).range(0..=3600))]
+    idle_secs: u64,
+
     /// Also print every figure as one JSON object, on the last line.
     #[arg(long)]
     json: bool,

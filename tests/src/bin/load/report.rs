@@ -126,6 +126,10 @@ pub struct Report {
     pub cpu_connect_secs: Option<f64>,
     /// Server CPU seconds while messages were sent and delivered.
     pub cpu_send_secs: Option<f64>,
+    /// `--idle-secs`: how long the silent clients were kept connected.
+    pub idle_secs: Option<f64>,
+    /// Server CPU seconds meanwhile.
+    pub cpu_idle_secs: Option<f64>,
     /// Why the run stopped.
     pub ending: Ending,
     /// How the server ended, if it did so during the run.
@@ -157,6 +161,13 @@ impl Report {
     pub fn kib_per_connection(&self) -> Option<f64> {
         let grown = self.memory.connected? as f64 - self.memory.before? as f64;
         (self.registered > 0).then(|| grown / f64::from(self.registered))
+    }
+
+    /// The server's CPU time while the clients sat idle, as a percentage of
+    /// one core over that span.
+    pub fn idle_core_percent(&self) -> Option<f64> {
+        let held = self.idle_secs.filter(|&secs| secs > 0.0)?;
+        Some(self.cpu_idle_secs? / held * 100.0)
     }
 
     /// Whether the run went as planned: every client in, every message
@@ -234,6 +245,14 @@ impl Report {
         );
         field("cpu_connect_secs", opt(self.cpu_connect_secs.map(secs)));
         field("cpu_send_secs", opt(self.cpu_send_secs.map(secs)));
+        field("idle_secs", opt(self.idle_secs.map(secs)));
+        field("cpu_idle_secs", opt(self.cpu_idle_secs.map(secs)));
+        field(
+            "cpu_idle_percent",
+            opt(self
+                .idle_core_percent()
+                .map(|percent| format!("{percent:.2}"))),
+        );
         field("ended", json_string(self.ending.key()));
         field("clean", self.clean().to_string());
         out.push('}');
@@ -252,7 +271,14 @@ impl fmt::Display for Report {
             n => format!("{n} rooms"),
         };
         if self.idle_only {
-            writeln!(f, "  plan        {} idle clients in {rooms}", self.clients)?;
+            let held = self
+                .idle_secs
+                .map_or(String::new(), |secs| format!(", kept {secs:.1} s"));
+            writeln!(
+                f,
+                "  plan        {} idle clients in {rooms}{held}",
+                self.clients
+            )?;
         } else {
             let rate = match self.rate {
                 0 => "as fast as possible".to_owned(),
@@ -400,7 +426,14 @@ impl Report {
             )?;
         }
         let cpu = |secs: Option<f64>| secs.map_or("?".to_owned(), |s| format!("{s:.2} s"));
-        if self.idle_only {
+        if let (Some(held), Some(percent)) = (self.idle_secs, self.idle_core_percent()) {
+            writeln!(
+                f,
+                "  server CPU  {} connecting, {} over {held:.1} s idle ({percent:.2}% of one core)",
+                cpu(self.cpu_connect_secs),
+                cpu(self.cpu_idle_secs)
+            )
+        } else if self.idle_only {
             writeln!(f, "  server CPU  {} connecting", cpu(self.cpu_connect_secs))
         } else {
             writeln!(
@@ -468,9 +501,9 @@ mod tests {
         assert_eq!(json_string("a\"b\\c\nd"), "\"a\\\"b\\\\c\\u000ad\"");
     }
 
-    #[test]
-    fn json_has_every_figure_and_nulls() {
-        let report = Report {
+    /// A run of 2 clients, 1 sender, 3 messages, of which one delivery is missing.
+    fn lossy_run() -> Report {
+        Report {
             server: "stage2-rooms".to_owned(),
             addr: "127.0.0.1:1".to_owned(),
             pid: None,
@@ -499,9 +532,16 @@ mod tests {
             memory: Memory::default(),
             cpu_connect_secs: None,
             cpu_send_secs: None,
+            idle_secs: None,
+            cpu_idle_secs: None,
             ending: Ending::Stalled,
             server_exit: None,
-        };
+        }
+    }
+
+    #[test]
+    fn json_has_every_figure_and_nulls() {
+        let report = lossy_run();
         let json = report.json();
         assert!(json.starts_with("{\"server\":\"stage2-rooms\",\"addr\":"));
         assert!(json.contains(",\"missing\":1,"), "{json}");
@@ -513,5 +553,45 @@ mod tests {
         );
         assert!(!report.clean());
         assert!(report.to_string().contains("!! MISSING  1 deliveries"));
+    }
+
+    #[test]
+    fn idle_cpu_is_shown_as_a_share_of_one_core() {
+        let report = Report {
+            pid: Some(42),
+            idle_only: true,
+            idle_secs: Some(10.0),
+            cpu_connect_secs: Some(0.04),
+            cpu_idle_secs: Some(0.5),
+            ending: Ending::IdleMeasured,
+            ..lossy_run()
+        };
+        assert_eq!(report.idle_core_percent(), Some(5.0));
+        let json = report.json();
+        assert!(
+            json.contains(
+                ",\"idle_secs\":10.000,\"cpu_idle_secs\":0.500,\"cpu_idle_percent\":5.00,"
+            ),
+            "{json}"
+        );
+        let shown = report.to_string();
+        assert!(
+            shown.contains("plan        2 idle clients in 1 room, kept 10.0 s"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains(
+                "server CPU  0.04 s connecting, 0.50 s over 10.0 s idle (5.00% of one core)"
+            ),
+            "{shown}"
+        );
+        // Without --idle-secs there is no span to divide by.
+        let not_held = Report {
+            idle_secs: None,
+            cpu_idle_secs: None,
+            ..report
+        };
+        assert_eq!(not_held.idle_core_percent(), None);
+        assert!(not_held.json().contains(",\"cpu_idle_percent\":null,"));
     }
 }

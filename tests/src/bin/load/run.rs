@@ -112,10 +112,19 @@ pub async fn measure(args: &Args) -> anyhow::Result<Report> {
     memory.connected = process.and_then(|p| p.rss_kib());
     let cpu_connected = process.and_then(|p| p.cpu_secs());
 
+    let mut idle_secs = None;
     let ending = if !quiet {
         Ending::Deadline
     } else if args.idle_only {
-        Ending::IdleMeasured
+        let span = Duration::from_secs(args.idle_secs);
+        let held = hold_idle(span, deadline).await;
+        idle_secs = Some(held.as_secs_f64()).filter(|_| !span.is_zero());
+        // Cut short by the deadline, the span no longer means what was asked.
+        if held < span {
+            Ending::Deadline
+        } else {
+            Ending::IdleMeasured
+        }
     } else if progress.senders.load(Relaxed) == 0 || args.messages == 0 {
         Ending::NothingSent
     } else {
@@ -178,6 +187,8 @@ pub async fn measure(args: &Args) -> anyhow::Result<Report> {
         memory,
         cpu_connect_secs: difference(cpu_start, cpu_connected),
         cpu_send_secs: difference(cpu_connected, cpu_end).filter(|_| !args.idle_only),
+        idle_secs,
+        cpu_idle_secs: difference(cpu_connected, cpu_end).filter(|_| idle_secs.is_some()),
         ending,
         server_exit,
     };
@@ -236,6 +247,14 @@ async fn wait_until(deadline: Instant, mut done: impl FnMut() -> bool) -> bool {
         }
         sleep_until(deadline.min(now + POLL)).await;
     }
+}
+
+/// Keeps the registered clients connected and silent for `span`, or until
+/// the deadline; returns how long that was.
+async fn hold_idle(span: Duration, deadline: Instant) -> Duration {
+    let start = Instant::now();
+    sleep_until(deadline.min(start + span)).await;
+    start.elapsed()
 }
 
 /// Waits until no line has arrived for [`QUIET`]; returns when the last one
