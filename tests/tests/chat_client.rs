@@ -139,3 +139,18 @@ fn ctrl_c_closes_the_connection_and_exits() {
         output.status
     );
 }
+
+#[test]
+fn a_server_that_is_not_there_is_reported() {
+    // A port that was free a moment ago: nothing listens there now.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port on 127.0.0.1");
+    let output = tests::run_to_completion(env!("CARGO_BIN_EXE_chat"), &[&addr.to_string()]);
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "exit status; stderr: {said}");
+    assert!(
+        said.contains(&format!("chat: cannot connect to {addr}")),
+        "the client should say why it stopped; its stderr was {said:?}"
+    );
+}

@@ -34,9 +34,9 @@ async fn main() {
         Ok(()) => 0,
         Err(error) => {
             // `{:#}` prints the whole chain: "cannot connect to …: refused".
-            let _ = tokio::io::stderr()
-                .write_all(format!("chat: {error:#}\n").as_bytes())
-                .await;
+            // std's stderr writes at once; tokio's would still be writing on
+            // a background thread when `exit` below ends the process.
+            eprintln!("chat: {error:#}");
             1
         }
     };
