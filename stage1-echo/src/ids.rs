@@ -15,6 +15,7 @@ use std::fmt;
 pub struct UserId(u64);
 // ANCHOR_END: user_id
 
+// ANCHOR: room_id
 /// Identifies a room.
 ///
 /// Stage 1 has a single room, the lobby; the type exists from the start so that
@@ -26,6 +27,7 @@ impl RoomId {
     /// The room every user is in.
     pub const LOBBY: RoomId = RoomId(0);
 }
+// ANCHOR_END: room_id
 
 // ANCHOR: from_into
 impl From<u64> for UserId {

@@ -15,6 +15,7 @@ struct Args {
     addr: String,
 }
 
+// ANCHOR: main
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let listener =
@@ -22,3 +23,4 @@ fn main() -> anyhow::Result<()> {
     println!("stage1-echo listening on {}", listener.local_addr()?);
     run(listener, &Limits::default())
 }
+// ANCHOR_END: main

@@ -8,6 +8,7 @@ use crate::ChatError;
 /// The longest name a client may use, in bytes.
 pub const MAX_NAME_LEN: usize = 32;
 
+// ANCHOR: message
 /// One chat message: who says it and what they say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
@@ -16,13 +17,23 @@ pub struct Message {
     /// The text, trimmed and never empty.
     pub body: String,
 }
+// ANCHOR_END: message
 
 // ANCHOR: from_str
+// ANCHOR: from_str_signature
 impl FromStr for Message {
     type Err = ChatError;
 
     /// Parses `name:body`. Only the first `:` separates, so the body may contain more.
     fn from_str(line: &str) -> Result<Self, Self::Err> {
+        // ANCHOR_END: from_str_signature
+        // Exercise 1.1: split `name:body`, check both halves, build the `Message`
+        // tests: lib message::tests::parses_name_and_body
+        // tests: lib message::tests::rejects_each_malformed_shape
+        // tests: conformance greets_and_echoes_a_message
+        // tests: conformance malformed_lines_get_an_error_and_the_connection_stays_open
+        // stub: todo!("exercise 1.1: parse {line:?} as name:body")
+        // ANCHOR: exercise_1_1
         let (name, body) = line.split_once(':').ok_or(ChatError::MissingSeparator)?;
         let name = name.trim();
         validate_name(name)?;
@@ -34,15 +45,18 @@ impl FromStr for Message {
             from: name.to_owned(),
             body: body.to_owned(),
         })
+        // ANCHOR_END: exercise_1_1
     }
 }
 // ANCHOR_END: from_str
 
+// ANCHOR: display
 impl fmt::Display for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "<{}> {}", self.from, self.body)
     }
 }
+// ANCHOR_END: display
 
 // ANCHOR: validate_name
 /// Checks a name: 1 to [`MAX_NAME_LEN`] bytes of ASCII letters, digits, `_` or `-`.

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::{ChatError, Message, RoomId, UserId};
 
+// ANCHOR: limits
 /// The limits that protect the server from a client.
 ///
 /// Every field is public and [`Default`] gives the values `main` uses; tests
@@ -35,6 +36,7 @@ impl Default for Limits {
         }
     }
 }
+// ANCHOR_END: limits
 
 // ANCHOR: run
 /// Accepts connections forever and serves each to completion before the next.
@@ -109,18 +111,30 @@ fn serve_client(stream: &TcpStream, user: UserId, limits: &Limits) -> Result<(),
 }
 // ANCHOR_END: serve_client
 
+// ANCHOR: parse_line
 /// Decodes and parses one line; a bad line is the client's mistake, not fatal.
 fn parse_line(line: &[u8]) -> Result<Message, ChatError> {
     let text = std::str::from_utf8(line).map_err(|_| ChatError::InvalidUtf8)?;
     text.parse()
 }
+// ANCHOR_END: parse_line
 
 // ANCHOR: read_line
+// ANCHOR: read_line_signature
 /// Reads one line into `line`, without its `\n` or `\r\n` ending.
 ///
 /// Returns `Ok(false)` at end of input. Never buffers more than `max_len` bytes
 /// plus the line ending, however much the client sends.
 fn read_line(reader: impl BufRead, line: &mut Vec<u8>, max_len: usize) -> Result<bool, ChatError> {
+    // ANCHOR_END: read_line_signature
+    // Exercise 1.2: read one line, never taking more than `max_len` bytes plus its ending
+    // tests: lib server::tests::strips_lf_and_crlf_and_keeps_a_final_unterminated_line
+    // tests: lib server::tests::accepts_exactly_max_len_and_refuses_one_more
+    // tests: conformance telnet_line_endings_are_accepted
+    // tests: echo an_overlong_line_is_refused_and_the_next_client_is_served
+    // stub: drop(reader);
+    // stub: todo!("exercise 1.2: read a line of at most {max_len} bytes into {line:?}")
+    // ANCHOR: exercise_1_2
     line.clear();
     // Room for the longest allowed line plus "\r\n": if that much arrives with no
     // newline, the line is too long.
@@ -142,6 +156,7 @@ fn read_line(reader: impl BufRead, line: &mut Vec<u8>, max_len: usize) -> Result
         return Err(ChatError::LineTooLong { max: max_len });
     }
     Ok(true)
+    // ANCHOR_END: exercise_1_2
 }
 // ANCHOR_END: read_line
 

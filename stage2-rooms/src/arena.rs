@@ -8,12 +8,14 @@
 
 use std::marker::PhantomData;
 
+// ANCHOR: key
 /// Names one slot of an [`Arena`] at one generation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Key {
     index: u32,
     generation: u32,
 }
+// ANCHOR_END: key
 
 impl Key {
     /// The slot's position, for display only.
@@ -27,12 +29,15 @@ impl Key {
     }
 }
 
+// ANCHOR: slot
 struct Slot<T> {
     generation: u32,
     value: Option<T>,
 }
+// ANCHOR_END: slot
 
 // ANCHOR: arena
+// ANCHOR: arena_insert_get
 /// Values of type `T` addressed by keys of type `K`.
 ///
 /// `K` is a newtype over [`Key`] (a `UserId`, a `RoomId`), so the compiler
@@ -101,10 +106,19 @@ impl<K: From<Key> + Into<Key> + Copy, T> Arena<K, T> {
         }
         slot.value.as_mut()
     }
+    // ANCHOR_END: arena_insert_get
 
+    // ANCHOR: remove_signature
     /// Takes the value out; `key` and every copy of it stop working.
     pub fn remove(&mut self, key: K) -> Option<T> {
         let key = key.into();
+        // ANCHOR_END: remove_signature
+        // Exercise 2.2: empty the slot, retire the key for good, and free the slot for reuse
+        // tests: lib arena::tests::a_removed_key_never_finds_the_slots_next_value
+        // tests: lib arena::tests::memory_is_bounded_by_the_most_values_alive_at_once
+        // tests: conformance a_name_is_free_again_once_its_owner_has_left
+        // stub: todo!("exercise 2.2: take the value out of the slot {key:?} names")
+        // ANCHOR: exercise_2_2
         let slot = self.slots.get_mut(key.index as usize)?;
         if slot.generation != key.generation {
             return None;
@@ -114,6 +128,7 @@ impl<K: From<Key> + Into<Key> + Copy, T> Arena<K, T> {
         self.free.push(key.index);
         self.len -= 1;
         Some(value)
+        // ANCHOR_END: exercise_2_2
     }
     // ANCHOR_END: arena
 

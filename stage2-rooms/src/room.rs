@@ -38,6 +38,7 @@ impl Room {
         &self.name
     }
 
+    // ANCHOR: add_remove
     /// Adds a member who can be reached through `outbox`.
     pub fn add(&mut self, id: UserId, outbox: &Rc<RefCell<Outbox>>) {
         self.members.push(Member {
@@ -50,8 +51,10 @@ impl Room {
     pub fn remove(&mut self, id: UserId) {
         self.members.retain(|member| member.id != id);
     }
+    // ANCHOR_END: add_remove
 
     // ANCHOR: broadcast
+    // ANCHOR: broadcast_signature
     /// Queues `line` for every member except `sender`.
     ///
     /// Only `&self` is needed: each outbox is reached through its own
@@ -59,6 +62,14 @@ impl Room {
     /// (and its read buffer, where the text came from) at the same time.
     pub fn broadcast(&self, sender: UserId, line: &Rc<str>) {
         for member in &self.members {
+            // ANCHOR_END: broadcast_signature
+            // Exercise 2.1: skip the sender, reach the member through its `Weak`, queue the line
+            // tests: lib room::tests::a_member_whose_user_is_gone_is_skipped
+            // tests: conformance two_clients_connected_at_once_can_chat
+            // tests: conformance a_message_reaches_every_other_member_and_not_the_sender
+            // stub: let (id, outbox) = (member.id, &member.outbox);
+            // stub: todo!("exercise 2.1: queue {line:?} for {id} via {outbox:?} unless it is {sender}")
+            // ANCHOR: exercise_2_1
             if member.id == sender {
                 continue;
             }
@@ -66,6 +77,7 @@ impl Room {
                 // One pointer per member; the text itself is not copied.
                 outbox.borrow_mut().push(Rc::clone(line));
             }
+            // ANCHOR_END: exercise_2_1
         }
     }
     // ANCHOR_END: broadcast

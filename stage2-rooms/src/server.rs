@@ -16,6 +16,7 @@ use crate::outbox::Outbox;
 use crate::room::Room;
 use crate::{ChatError, Message, RoomId, UserId, clean_text, validate_name};
 
+// ANCHOR: limits
 /// The limits that protect the server, and every other client, from one client.
 ///
 /// Every field is public and [`Default`] gives the values `main` uses; tests
@@ -40,13 +41,16 @@ impl Default for Limits {
         }
     }
 }
+// ANCHOR_END: limits
 
+// ANCHOR: idle_sleep
 /// How long the loop sleeps when a whole pass over the sockets found nothing to do.
 ///
 /// This is the price of polling: shorter means quicker replies and more CPU
 /// spent asking idle sockets for data they do not have. Stage 5 lets the
 /// operating system wake us instead.
 const IDLE_SLEEP: Duration = Duration::from_millis(2);
+// ANCHOR_END: idle_sleep
 
 /// How long a client being disconnected gets to read its last line.
 const LINGER: Duration = Duration::from_secs(1);
@@ -205,6 +209,7 @@ impl Server {
                 eprintln!("cannot serve {peer}: {e}");
                 continue;
             }
+            // ANCHOR: new_user
             let outbox = Rc::new(RefCell::new(Outbox::new(self.limits.max_outbox_bytes)));
             outbox
                 .borrow_mut()
@@ -220,6 +225,7 @@ impl Server {
                 last_heard: now,
                 status: Status::Open,
             });
+            // ANCHOR_END: new_user
             eprintln!("{id} connected from {peer}, {} online", self.users.len());
         }
     }
@@ -227,6 +233,7 @@ impl Server {
     // ANCHOR: read_from
     /// Reads what `id` has sent and handles every complete line.
     fn read_from(&mut self, id: UserId, now: Instant) -> bool {
+        // ANCHOR: split_borrow
         // Split borrow (pattern 7): naming the fields separately lets `user`
         // borrow `self.users` mutably while the handlers change
         // `self.directory`. A `&mut self` method call here would borrow all of
@@ -237,6 +244,7 @@ impl Server {
         let Some(user) = users.get_mut(id) else {
             return false;
         };
+        // ANCHOR_END: split_borrow
         match user.status {
             Status::Open => {}
             Status::HangingUp { .. } => return discard_input(user),
@@ -323,12 +331,14 @@ impl Server {
                 user.status = Status::Closed;
             }
         }
+        // ANCHOR: remove_closed
         if user.status == Status::Closed {
             // Dropping the `User` closes its socket.
             users.remove(id);
             eprintln!("{id} disconnected");
             return true;
         }
+        // ANCHOR_END: remove_closed
         busy
     }
 }
@@ -360,6 +370,7 @@ impl Directory {
     }
     // ANCHOR_END: handle_line
 
+    // ANCHOR: register
     /// Gives `id` the name it asked for and puts it in the lobby, or says why not.
     fn register(&mut self, id: UserId, name: &str, session: &mut Session) {
         let checked = validate_name(name).and_then(|()| {
@@ -388,7 +399,9 @@ impl Directory {
         session.name = Some(name.to_owned());
         session.room = Some(self.lobby);
     }
+    // ANCHOR_END: register
 
+    // ANCHOR: depart
     /// Takes `id` out of its room and frees its name, telling the room.
     fn depart(&mut self, id: UserId, session: &mut Session) {
         let Some(name) = session.name.take() else {
@@ -407,8 +420,10 @@ impl Directory {
             );
         }
     }
+    // ANCHOR_END: depart
 }
 
+// ANCHOR: hang_up
 /// Tells the user why it is being disconnected and starts the hang-up.
 fn hang_up(user: &mut User, error: &ChatError, now: Instant) {
     let words = text_line(format_args!("error: {error}, disconnecting"));
@@ -434,7 +449,9 @@ fn discard_input(user: &mut User) -> bool {
         }
     }
 }
+// ANCHOR_END: hang_up
 
+// ANCHOR: text_line
 /// Queues one line for the user.
 fn tell(session: &Session, text: impl Display) {
     session.outbox.borrow_mut().push(text_line(text));
@@ -444,3 +461,4 @@ fn tell(session: &Session, text: impl Display) {
 fn text_line(text: impl Display) -> Rc<str> {
     Rc::from(format!("{text}\n"))
 }
+// ANCHOR_END: text_line

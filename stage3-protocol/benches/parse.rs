@@ -47,6 +47,7 @@ fn main() {
     divan::main();
 }
 
+// ANCHOR: benches
 #[divan::bench(sample_count = 40, sample_size = 1)]
 fn borrowed_frame_iter(bencher: Bencher) {
     bencher
@@ -62,6 +63,7 @@ fn allocating_lines(bencher: Bencher) {
         .counter(ItemsCount::new(INPUT.frames))
         .bench(|| allocating(black_box(&INPUT.bytes)));
 }
+// ANCHOR_END: benches
 
 /// Counts frames and payload bytes with the zero-copy parser.
 fn borrowed(input: &[u8]) -> Tally {
@@ -97,6 +99,7 @@ fn allocating(input: &[u8]) -> Tally {
     tally
 }
 
+// ANCHOR: owned_frame
 /// A frame that owns a copy of each field, whether or not it had to change.
 enum OwnedFrame {
     /// `NICK:<name>`.
@@ -132,6 +135,7 @@ fn replace_controls(text: &str) -> String {
         .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
         .collect()
 }
+// ANCHOR_END: owned_frame
 
 /// Builds [`INPUT_LEN`] bytes of frames: mostly messages of 3 to 20 words, some
 /// joins, renames and quits. A few rooms have an uppercase letter and a few

@@ -1,4 +1,4 @@
-//! Starts the stage 2 chat server.
+//! Starts the stage 3 chat server.
 
 use std::net::TcpListener;
 

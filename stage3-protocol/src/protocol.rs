@@ -86,11 +86,22 @@ pub enum FrameError {
 
 impl<'a> Frame<'a> {
     // ANCHOR: parse
+    // ANCHOR: parse_signature
     /// Parses one line, given without its line ending.
     ///
     /// The frame borrows from `line`. Nothing is allocated unless a payload has
     /// to change (see [`Frame`]) or the type is unknown.
     pub fn parse(line: &'a [u8]) -> Result<Frame<'a>, FrameError> {
+        // ANCHOR_END: parse_signature
+        // Exercise 3.1: parse one line into a frame that borrows its payload from the line
+        // tests: lib protocol::tests::parses_each_frame_type, protocol::tests::types_ignore_ascii_case
+        // tests: lib protocol::tests::msg_text_is_everything_after_the_first_colon
+        // tests: lib protocol::tests::each_malformed_line_gets_its_error, protocol::tests::clean_payloads_are_borrowed
+        // tests: zero_copy clean_frames_are_parsed_without_a_single_allocation
+        // tests: conformance the_sender_of_a_msg_is_the_connection_not_the_payload
+        // stub: let _ = (non_empty, lowercase, replace_controls, unknown_type);
+        // stub: todo!("exercise 3.1: parse {line:?} into a Frame")
+        // ANCHOR: exercise_3_1
         let line = std::str::from_utf8(line).map_err(|_| FrameError::NotUtf8)?;
         // Only the first ':' separates: a message may contain more of them.
         let (kind, payload) = line.split_once(':').ok_or(FrameError::MissingColon)?;
@@ -108,6 +119,7 @@ impl<'a> Frame<'a> {
         } else {
             Err(unknown_type(kind))
         }
+        // ANCHOR_END: exercise_3_1
     }
     // ANCHOR_END: parse
 
@@ -253,6 +265,7 @@ impl fmt::Display for Reply<'_> {
 }
 // ANCHOR_END: reply_display
 
+// ANCHOR: frame_iter_struct
 /// Splits a read buffer into frames, one per complete line.
 ///
 /// The server reads bytes into a buffer and passes the buffer to
@@ -330,12 +343,29 @@ impl<'a> FrameIter<'a> {
         self.consumed
     }
 }
+// ANCHOR_END: frame_iter_struct
 
 // ANCHOR: frame_iter
+// ANCHOR: frame_iter_item
 impl<'a> Iterator for FrameIter<'a> {
     type Item = Result<Frame<'a>, FrameError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        // ANCHOR_END: frame_iter_item
+        // Exercise 3.2: yield the next complete line as a frame, and keep an unfinished one
+        // tests: lib protocol::tests::yields_every_complete_line_and_strips_crlf
+        // tests: lib protocol::tests::keeps_the_unfinished_tail_for_the_next_read
+        // tests: lib protocol::tests::a_frame_split_anywhere_is_completed_by_the_next_read
+        // tests: lib protocol::tests::a_long_unfinished_line_is_too_long_before_its_end_arrives
+        // tests: lib protocol::tests::a_line_of_exactly_the_maximum_is_accepted
+        // tests: conformance a_frame_split_across_two_reads_is_reassembled
+        // stub: todo!(
+        // stub:     "exercise 3.2: the next frame in {:?} (lines of at most {} bytes, finished: {})",
+        // stub:     &self.buf[self.consumed..],
+        // stub:     self.max_line_len,
+        // stub:     self.finished
+        // stub: )
+        // ANCHOR: exercise_3_2
         if self.finished {
             return None;
         }
@@ -363,6 +393,7 @@ impl<'a> Iterator for FrameIter<'a> {
         };
         self.consumed += end + 1;
         Some(Frame::parse(line))
+        // ANCHOR_END: exercise_3_2
     }
 }
 // ANCHOR_END: frame_iter

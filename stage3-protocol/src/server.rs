@@ -18,6 +18,7 @@ use crate::{
     ChatError, Frame, FrameError, FrameIter, Reply, RoomId, UserId, validate_name, validate_room,
 };
 
+// ANCHOR: limits
 /// The limits that protect the server, and every other client, from one client.
 ///
 /// Every field is public and [`Default`] gives the values `main` uses; tests
@@ -42,6 +43,7 @@ impl Default for Limits {
         }
     }
 }
+// ANCHOR_END: limits
 
 /// How long the loop sleeps when a whole pass over the sockets found nothing to do.
 ///

@@ -17,6 +17,7 @@ use stage3_protocol::{Frame, FrameIter};
 /// The longest line the tests accept.
 const MAX_LINE_LEN: usize = 1024;
 
+// ANCHOR: counting_allocator
 /// The system allocator, plus a count of the allocations of each thread.
 struct CountingAllocator;
 
@@ -63,7 +64,9 @@ unsafe impl GlobalAlloc for CountingAllocator {
         unsafe { System.dealloc(ptr, layout) }
     }
 }
+// ANCHOR_END: counting_allocator
 
+// ANCHOR: allocations_during
 /// Runs `f` and returns its result with the number of allocations it made.
 fn allocations_during<R>(f: impl FnOnce() -> R) -> (R, usize) {
     let before = ALLOCATIONS.with(Cell::get);
@@ -71,6 +74,7 @@ fn allocations_during<R>(f: impl FnOnce() -> R) -> (R, usize) {
     let after = ALLOCATIONS.with(Cell::get);
     (result, after - before)
 }
+// ANCHOR_END: allocations_during
 
 /// Parses every line of `buf` and reads each payload, as a server would.
 /// Returns how many frames parsed and how many lines did not.
@@ -105,6 +109,7 @@ fn lines(count: usize, line: impl Fn(usize) -> String) -> String {
     buf
 }
 
+// ANCHOR: clean_frames
 #[test]
 fn clean_frames_are_parsed_without_a_single_allocation() {
     const FRAMES: usize = 10_000;
@@ -128,6 +133,7 @@ fn clean_frames_are_parsed_without_a_single_allocation() {
          on the common path of `Frame::parse` and `FrameIter::next` in src/protocol.rs"
     );
 }
+// ANCHOR_END: clean_frames
 
 #[test]
 fn a_payload_that_must_change_allocates_exactly_once() {

@@ -161,6 +161,20 @@ pub fn parse_input(line: &str) -> Result<Input<'_>, CommandError> {
 // ANCHOR: parse_command
 /// Parses what follows the `/`: a command name, then its arguments.
 fn parse_command(text: &str) -> Result<Command<'_>, CommandError> {
+    // Exercise 4.1: parse a command's name and arguments into a `Command`
+    // tests: lib command::tests::parses_every_command, command::tests::command_names_ignore_ascii_case
+    // tests: lib command::tests::missing_arguments_say_what_is_missing, command::tests::extra_arguments_are_refused
+    // tests: lib command::tests::unknown_commands_are_named_and_truncated, command::tests::help_lists_every_command
+    // tests: zero_copy clean_lines_are_parsed_without_a_single_allocation
+    // stub: let _ = (
+    // stub:     split_first_word,
+    // stub:     one_word,
+    // stub:     no_arguments,
+    // stub:     to_ascii_lowercase,
+    // stub:     quoted_name,
+    // stub: );
+    // stub: todo!("exercise 4.1: parse the command in {text:?}")
+    // ANCHOR: exercise_4_1
     let (name, args) = split_first_word(text);
     // `eq_ignore_ascii_case` compares without making a lowercase copy.
     let is = |command: &str| name.eq_ignore_ascii_case(command);
@@ -199,9 +213,11 @@ fn parse_command(text: &str) -> Result<Command<'_>, CommandError> {
         });
     };
     Ok(command)
+    // ANCHOR_END: exercise_4_1
 }
 // ANCHOR_END: parse_command
 
+// ANCHOR: helpers
 /// Splits trimmed `text` into its first word and the rest, both trimmed:
 /// `"bob  too   loud"` gives `("bob", "too   loud")`.
 fn split_first_word(text: &str) -> (&str, &str) {
@@ -244,6 +260,7 @@ fn to_ascii_lowercase(text: &str) -> Cow<'_, str> {
         Cow::Borrowed(text)
     }
 }
+// ANCHOR_END: helpers
 
 // ANCHOR: replace_control_chars
 /// Replaces every control character with U+FFFD, copying only if there is one.

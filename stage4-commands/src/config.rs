@@ -230,6 +230,7 @@ impl ServerConfigBuilder {
     }
 
     // ANCHOR: build
+    // ANCHOR: build_start
     /// Checks every setting and returns the configuration, or every problem
     /// found.
     ///
@@ -241,7 +242,20 @@ impl ServerConfigBuilder {
         // This closure changes the `Vec` it captured, so it is an `FnMut` and
         // has to be declared `mut`.
         let mut problem = |field, rule| problems.push(Problem { field, rule });
+        // ANCHOR_END: build_start
 
+        // Exercise 4.2: check the numeric limits, calling `problem` once for each broken rule
+        // tests: lib config::tests::each_bad_value_is_named_with_its_rule
+        // tests: lib config::tests::all_problems_are_reported_together, config::tests::the_defaults_are_valid
+        // tests: lib config::tests::every_setter_is_kept, config::tests::the_largest_line_is_allowed
+        // stub: problem(
+        // stub:     "exercise 4.2",
+        // stub:     format!(
+        // stub:         "is to check max_users, max_rooms, max_line_len ({LINE_LEN_RANGE:?}), \
+        // stub:          max_name_len ({NAME_LEN_RANGE:?}) and max_outbox_bytes"
+        // stub:     ),
+        // stub: );
+        // ANCHOR: exercise_4_2
         if config.max_users == 0 {
             problem("max_users", "must be at least 1".to_owned());
         }
@@ -282,6 +296,8 @@ impl ServerConfigBuilder {
                 ),
             );
         }
+        // ANCHOR_END: exercise_4_2
+        // ANCHOR: build_rest
         if config.idle_timeout.is_zero() {
             problem("idle_timeout", "must not be zero".to_owned());
         }
@@ -341,6 +357,7 @@ impl ServerConfigBuilder {
         } else {
             Err(ConfigError { problems })
         }
+        // ANCHOR_END: build_rest
     }
     // ANCHOR_END: build
 }

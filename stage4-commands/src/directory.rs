@@ -165,6 +165,7 @@ impl Directory {
         }
     }
 
+    // ANCHOR: say
     /// Relays chat text to the sender's room, through the filters.
     fn say(
         &mut self,
@@ -180,6 +181,7 @@ impl Directory {
         self.room(connection).broadcast(id, &line);
         Ok(())
     }
+    // ANCHOR_END: say
 
     // ANCHOR: register
     /// Gives a new connection its name, puts it in the default room and shows
@@ -215,6 +217,7 @@ impl Directory {
     }
     // ANCHOR_END: register
 
+    // ANCHOR: check_new_name
     /// Checks the answer to the name prompt: a valid name, or an admin's
     /// name followed by the admin password. Returns the name, and whether it
     /// is an admin's.
@@ -243,6 +246,7 @@ impl Directory {
             .iter()
             .any(|admin| admin.eq_ignore_ascii_case(name))
     }
+    // ANCHOR_END: check_new_name
 
     /// Changes a member's name and tells the room.
     fn rename(
@@ -307,6 +311,7 @@ impl Directory {
     }
 
     // ANCHOR: kick
+    // ANCHOR: kick_head
     /// Decides a `/kick`: admins may kick anyone; in any room but the default
     /// one, the member present longest (the operator) may kick the others.
     fn kick(
@@ -326,6 +331,16 @@ impl Directory {
         let kicker = connection.name();
         let room = self.room(connection);
         if !connection.is_admin() {
+            // ANCHOR_END: kick_head
+            // Exercise 4.3: refuse a kick by someone who is not an admin, unless the rule allows it
+            // tests: conformance a_room_operator_can_kick_another_member
+            // tests: commands in_the_default_room_only_admins_kick_and_admins_kick_anywhere
+            // stub: let _ = (Room::contains, Room::operator);
+            // stub: todo!(
+            // stub:     "exercise 4.3: may {kicker} kick {target_name} in #{}?",
+            // stub:     room.name()
+            // stub: )
+            // ANCHOR: exercise_4_3
             if !room.contains(target) {
                 return Err(ChatError::NotInYourRoom(target_name.to_owned()));
             }
@@ -338,7 +353,9 @@ impl Directory {
                     operator: room.names().next().unwrap_or_default().to_owned(),
                 });
             }
+            // ANCHOR_END: exercise_4_3
         }
+        // ANCHOR: kick_tail
         let because = if reason.is_empty() {
             String::new()
         } else {
@@ -352,6 +369,7 @@ impl Directory {
         connection.tell(format_args!("* you kicked {target_name}"));
         Ok(())
     }
+    // ANCHOR_END: kick_tail
     // ANCHOR_END: kick
 
     /// Reserves a valid `name` for `id`, unless someone has it already.

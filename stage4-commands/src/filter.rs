@@ -177,27 +177,9 @@ fn is_listed(listed: &[String], word: &str) -> bool {
 ///
 /// The closure changes the state it captured on every call, so it is only
 /// `FnMut`. Were [`Filter`] a `Box<dyn Fn…>`, this function would have to
-/// return `impl Fn`, and the compiler would refuse the closure:
-///
-/// ```text
-/// error[E0594]: cannot assign to `times`, as it is a captured variable in a `Fn` closure
-///    --> src/filter.rs:214:13
-///     |
-/// 204 | pub fn flood_guard(max_repeats: usize) -> impl Fn(&str, &str) -> Verdict {
-///     |                                           ------------------------------ change this to return `FnMut` instead of `Fn`
-/// ...
-/// 212 |     move |sender, text| {
-///     |     ------------------- in this closure
-/// 213 |         if sender == last_sender && text == last_text {
-/// 214 |             times += 1;
-///     |             ^^^^^^^^^^ cannot assign
-///
-/// error[E0596]: cannot borrow `last_sender` as mutable, as it is a captured variable in a `Fn` closure
-///    --> src/filter.rs:216:13
-/// ...
-/// 216 |             last_sender.clear();
-///     |             ^^^^^^^^^^^ cannot borrow as mutable
-/// ```
+/// return `impl Fn`, and the compiler would refuse the closure ("cannot
+/// assign to `times`, as it is a captured variable in a `Fn` closure"; the
+/// book's chapter 4 shows the whole error).
 ///
 /// # Panics
 /// If `max_repeats` is 0, which would block every message.

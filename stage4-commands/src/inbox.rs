@@ -6,9 +6,9 @@ use std::io::{self, Read};
 /// Bytes received from one client that do not yet form a complete line.
 ///
 /// The buffer is allocated once, with room for the longest allowed line plus
-/// `\r\n`, and never grows: a [`FrameIter`](crate::FrameIter) over
+/// `\r\n`, and never grows: a [`Lines`](crate::Lines) iterator over
 /// [`pending`](Self::pending) reports a line that does not fit as
-/// [`FrameError::TooLong`](crate::FrameError::TooLong).
+/// [`LineError::TooLong`](crate::LineError::TooLong).
 pub struct Inbox {
     buf: Box<[u8]>,
     /// `buf[start..end]` holds the bytes received and not yet returned as lines.

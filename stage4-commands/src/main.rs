@@ -51,6 +51,7 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // ANCHOR: config_from_flags
     // The builder checks every value at once; `?` shows all the problems.
     let mut config = ServerConfig::builder()
         .max_users(args.max_users)
@@ -76,6 +77,7 @@ fn main() -> anyhow::Result<()> {
         filters.push(mask_words(args.masked));
     }
     filters.push(flood_guard(3));
+    // ANCHOR_END: config_from_flags
 
     let listener =
         TcpListener::bind(&args.addr).with_context(|| format!("cannot listen on {}", args.addr))?;

@@ -55,6 +55,7 @@ impl Room {
         self.members.iter().any(|member| member.id == id)
     }
 
+    // ANCHOR: operator
     /// The members' names, longest-present first.
     pub fn names(&self) -> impl Iterator<Item = &str> + '_ {
         self.members.iter().map(|member| member.name.as_str())
@@ -64,6 +65,7 @@ impl Room {
     pub fn operator(&self) -> Option<UserId> {
         self.members.first().map(|member| member.id)
     }
+    // ANCHOR_END: operator
 
     /// Adds a member, last in line to operate the room, who can be reached
     /// through `outbox`.

@@ -210,6 +210,7 @@ impl Server {
                 eprintln!("cannot serve {peer}: {e}");
                 continue;
             }
+            // ANCHOR: max_users
             let max_users = self.directory.config().max_users();
             if self.users.len() >= max_users {
                 // A fresh socket's send buffer is empty, so this one short
@@ -222,6 +223,7 @@ impl Server {
                 self.refused.push(Refused { stream, since: now });
                 continue;
             }
+            // ANCHOR_END: max_users
             let max_outbox = self.directory.config().max_outbox_bytes();
             let outbox = Rc::new(RefCell::new(Outbox::new(max_outbox)));
             let connection = Connection::new(Rc::clone(&outbox));
@@ -372,6 +374,7 @@ impl Server {
         let Some(user) = users.get_mut(id) else {
             return false;
         };
+        // ANCHOR: write_limits
         if user.status == Status::Open {
             let config = directory.config();
             let unnamed = matches!(user.session, Session::Unauthenticated(_));
@@ -394,6 +397,7 @@ impl Server {
                 hang_up(user, &error, now);
             }
         }
+        // ANCHOR_END: write_limits
         let written = user.outbox.borrow_mut().write_to(&mut user.stream);
         let busy = match written {
             Ok(bytes) => bytes > 0,

@@ -172,6 +172,7 @@ impl Client {
     }
 
     // ANCHOR: chat
+    // ANCHOR: chat_select
     /// Runs a member's session: waits for whichever comes first, a line from
     /// the client, a line from the room, a kick or the idle timeout.
     async fn chat(
@@ -201,6 +202,7 @@ impl Client {
                 },
                 () = sleep_until(self.idle_deadline) => Event::Idle,
             };
+            // ANCHOR_END: chat_select
             let outcome = match event {
                 Event::Read(Ok(0)) => Err(Ending::Closed),
                 Event::Read(Ok(_)) => {
@@ -208,6 +210,12 @@ impl Client {
                     self.handle_lines(&mut member).await
                 }
                 Event::Read(Err(error)) => Err(Ending::Failed(error.into())),
+                // Exercise 5.1: write what the room sent, except the member's own
+                // lines, and tell a member that fell behind how many it missed.
+                // tests: commands a_lagging_reader_is_told_what_it_missed_and_a_fast_one_misses_nothing
+                // tests: conformance two_clients_chat_in_plain_text
+                // stub: Event::Delivery(delivery) => todo!("exercise 5.1: deliver {delivery:?}"),
+                // ANCHOR: exercise_5_1
                 Event::Delivery(Ok(delivery)) if delivery.from == self.id => Ok(()),
                 Event::Delivery(Ok(delivery)) => {
                     self.write(&delivery.line).await.map_err(Ending::from)
@@ -219,6 +227,7 @@ impl Client {
                 }
                 // Our own membership holds a sender, so the channel stays open.
                 Event::Delivery(Err(RecvError::Closed)) => Ok(()),
+                // ANCHOR_END: exercise_5_1
                 Event::Kicked(kick) => Err(Ending::Kicked(kick)),
                 Event::Idle => Err(Ending::Refused(ChatError::Idle {
                     after: self.shared.config.idle_timeout(),
@@ -431,6 +440,7 @@ async fn handle(
 }
 // ANCHOR_END: handle
 
+// ANCHOR: write
 /// Writes `text` within the configured write timeout. A client whose socket
 /// takes nothing for that long is not reading; waiting longer would only tie
 /// up this task.
@@ -441,7 +451,9 @@ async fn write(writer: &mut OwnedWriteHalf, shared: &Shared, text: &str) -> Resu
         Err(_) => Err(ChatError::TooSlow { after: limit }),
     }
 }
+// ANCHOR_END: write
 
+// ANCHOR: owed_lines
 /// Takes every line `receiver` holds for member `me` without writing it:
 /// what the room had already sent when the member leaves its room.
 fn owed_lines(receiver: &mut broadcast::Receiver<Delivery>, me: UserId) -> String {
@@ -457,6 +469,7 @@ fn owed_lines(receiver: &mut broadcast::Receiver<Delivery>, me: UserId) -> Strin
         }
     }
 }
+// ANCHOR_END: owed_lines
 
 /// Checks and parses one line.
 fn parse(line: Result<&str, LineError>) -> Result<Input<'_>, ChatError> {

@@ -168,6 +168,15 @@ impl Directory {
 
     /// `/rooms`: every room with its member count, sorted by name.
     pub fn rooms(&self) -> String {
+        // Exercise 5.2: list every room with its member count, sorted by name:
+        // `* rooms: #lobby (2), #rust (1)`.
+        // tests: conformance list_rooms_and_help_answer_the_asker_only
+        // tests: commands max_rooms_is_enforced
+        // stub: todo!(
+        // stub:     "exercise 5.2: list the {} rooms with their member counts",
+        // stub:     self.rooms.len()
+        // stub: )
+        // ANCHOR: exercise_5_2
         let mut rooms: Vec<(&str, usize)> = self
             .rooms
             .values()
@@ -179,6 +188,7 @@ impl Directory {
             .map(|(name, members)| format!("#{name} ({members})"))
             .collect();
         format!("* rooms: {}", listed.join(", "))
+        // ANCHOR_END: exercise_5_2
     }
 
     // ANCHOR: kick

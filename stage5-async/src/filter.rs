@@ -52,6 +52,7 @@ pub type Filter = Box<dyn Fn(&str, &str) -> VerdictFuture + Send + Sync>;
 // ANCHOR_END: filter_type
 
 // ANCHOR: chain
+// ANCHOR: chain_push
 /// Filters that run one after another over each chat message. Start with
 /// `FilterChain::default()`, which has none.
 #[derive(Default)]
@@ -74,7 +75,9 @@ impl FilterChain {
     ) {
         self.filters.push(Box::new(filter));
     }
+    // ANCHOR_END: chain_push
 
+    // ANCHOR: apply_signature
     /// Runs every filter over `text`, in order: the text to relay, or why the
     /// message is blocked (for the sender's eyes).
     ///
@@ -83,6 +86,16 @@ impl FilterChain {
     /// borrows `text`. The caller must not hold a lock while awaiting this: a
     /// slow filter would then stall every task that needs the lock.
     pub async fn apply<'a>(&self, sender: &str, text: &'a str) -> Result<Cow<'a, str>, String> {
+        // ANCHOR_END: apply_signature
+        // Exercise 5.3: run the filters in order, awaiting each one's future;
+        // borrow the text until a filter changes it, stop at the first Block.
+        // tests: lib filter::tests::an_async_filter_is_awaited_in_order, filter::tests::each_filter_sees_the_text_the_previous_one_left, filter::tests::the_first_block_stops_the_chain
+        // tests: commands a_slow_async_filter_delays_only_its_sender
+        // stub: todo!(
+        // stub:     "exercise 5.3: run {} filters over {text:?} from {sender}",
+        // stub:     self.filters.len()
+        // stub: )
+        // ANCHOR: exercise_5_3
         let mut text = Cow::Borrowed(text);
         for filter in &self.filters {
             match filter(sender, &text).await {
@@ -92,6 +105,7 @@ impl FilterChain {
             }
         }
         Ok(text)
+        // ANCHOR_END: exercise_5_3
     }
 }
 // ANCHOR_END: chain

@@ -14,9 +14,9 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 /// zero-copy parsing of stages 3 and 4 carries over unchanged.
 ///
 /// The buffer is allocated once, with room for the longest allowed line plus
-/// `\r\n`, and never grows: a [`FrameIter`](crate::FrameIter) over
+/// `\r\n`, and never grows: a [`Lines`](crate::Lines) iterator over
 /// [`pending`](Self::pending) reports a line that does not fit as
-/// [`FrameError::TooLong`](crate::FrameError::TooLong).
+/// [`LineError::TooLong`](crate::LineError::TooLong).
 pub struct Inbox {
     buf: Box<[u8]>,
     /// `buf[start..end]` holds the bytes received and not yet returned as lines.

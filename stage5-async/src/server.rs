@@ -32,6 +32,7 @@ pub struct Shared {
 }
 // ANCHOR_END: shared
 
+// ANCHOR: lock
 impl Shared {
     /// Locks the directory for the length of one statement or block.
     pub fn directory(&self) -> MutexGuard<'_, Directory> {
@@ -43,6 +44,7 @@ impl Shared {
             .unwrap_or_else(PoisonError::into_inner)
     }
 }
+// ANCHOR_END: lock
 
 // ANCHOR: run
 /// Serves clients forever: a task per client.

@@ -99,6 +99,7 @@ struct Client {
 }
 // ANCHOR_END: client
 
+// ANCHOR: counted
 /// Counts the connection in the metrics for as long as it lives (RAII).
 struct Counted(Arc<Shared>);
 
@@ -107,6 +108,7 @@ impl Drop for Counted {
         self.0.services.metrics.connected.fetch_sub(1, Relaxed);
     }
 }
+// ANCHOR_END: counted
 
 // ANCHOR: serve
 /// Serves one client from connection to goodbye.

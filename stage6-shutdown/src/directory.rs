@@ -274,6 +274,7 @@ impl Directory {
         Ok(())
     }
 
+    // ANCHOR: enter
     /// Adds `id` to `room`, creating it if needed, and tells the members
     /// already there.
     fn enter(&mut self, id: UserId, name: &str, room: &str) -> Membership {
@@ -294,6 +295,7 @@ impl Directory {
             receiver,
         }
     }
+    // ANCHOR_END: enter
 
     /// Takes a member out of its room, tells the room, and removes the room
     /// if it is now empty (the default room always stays); returns the name

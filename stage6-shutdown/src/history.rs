@@ -15,9 +15,11 @@ pub struct Entry {
     pub line: Arc<str>,
 }
 
+// ANCHOR: history_future
 /// The future each [`History`] method returns: boxed, so that the trait can
 /// be used as `dyn History`; `Send`, because client tasks await it.
 pub type HistoryFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+// ANCHOR_END: history_future
 
 // ANCHOR: history
 /// Where rooms remember their recent messages.

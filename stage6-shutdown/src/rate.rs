@@ -3,6 +3,7 @@
 use tokio::time::Instant;
 
 // ANCHOR: rate_limit
+// ANCHOR: bucket
 /// Allows `rate` lines a second on average, and bursts of up to `burst`.
 ///
 /// The bucket holds up to `burst` tokens and refills at `rate` tokens a
@@ -29,6 +30,13 @@ impl RateLimit {
 
     /// Takes a token if there is one; `false` means the line is over the limit.
     pub fn try_take(&mut self) -> bool {
+        // ANCHOR_END: bucket
+        // Exercise 6.1: refill the bucket for the time that has passed since
+        // the last refill, then take a token if there is a whole one.
+        // tests: lib rate::tests::a_burst_then_the_rate
+        // tests: production a_client_over_the_rate_limit_is_told_once_and_its_extra_lines_dropped
+        // stub: todo!("exercise 6.1: refill the bucket, then take a token from {self:?}")
+        // ANCHOR: exercise_6_1
         let now = Instant::now();
         let elapsed = now.duration_since(self.refilled).as_secs_f64();
         self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
@@ -39,6 +47,7 @@ impl RateLimit {
         } else {
             false
         }
+        // ANCHOR_END: exercise_6_1
     }
 }
 // ANCHOR_END: rate_limit

@@ -98,6 +98,7 @@ impl Channel {
         self.space.notify_waiters();
     }
 
+    // ANCHOR: block
     /// Counts a member as blocked on its socket until the guard is dropped.
     pub fn block(&self) -> Blocked<'_> {
         self.blocked.fetch_add(1, Relaxed);
@@ -105,8 +106,10 @@ impl Channel {
         self.wake_talkers();
         Blocked { channel: self }
     }
+    // ANCHOR_END: block
 }
 
+// ANCHOR: blocked
 /// A member blocked on its socket, from [`Channel::block`] (RAII: dropping
 /// the guard ends the block, however the write ends).
 pub struct Blocked<'a> {
@@ -119,6 +122,7 @@ impl Drop for Blocked<'_> {
         self.channel.wake_talkers();
     }
 }
+// ANCHOR_END: blocked
 
 // ANCHOR: room
 /// A named room.

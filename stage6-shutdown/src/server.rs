@@ -86,6 +86,7 @@ pub fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
 // ANCHOR_END: bind
 
 // ANCHOR: run
+// ANCHOR: run_loop
 /// Serves clients until `shutdown` completes, then shuts down gracefully:
 /// stops accepting, lets every client deliver what its room already sent and
 /// say goodbye, and returns once all are done or `shutdown_timeout` has
@@ -154,7 +155,16 @@ pub async fn run(
             () = &mut shutdown => break,
         }
     }
+    // ANCHOR_END: run_loop
 
+    // Exercise 6.2: shut down gracefully: stop accepting, tell every client's
+    // task, and wait for them all, but no longer than `shutdown_timeout`.
+    // tests: production shutdown_delivers_what_was_sent_says_goodbye_and_refuses_newcomers, an_unnamed_connection_is_told_about_the_shutdown_too
+    // stub: todo!(
+    // stub:     "exercise 6.2: close {listener:?}, tell {} tasks through {stop:?}",
+    // stub:     clients.len()
+    // stub: )
+    // ANCHOR: exercise_6_2
     // New connections are refused from here on.
     drop(listener);
     info!(clients = clients.len(), "shutting down");
@@ -172,5 +182,6 @@ pub async fn run(
         clients.shutdown().await;
     }
     info!("shut down");
+    // ANCHOR_END: exercise_6_2
 }
 // ANCHOR_END: run

@@ -28,6 +28,7 @@ fn start(config: ServerConfig) -> (TestServer, oneshot::Sender<()>) {
     start_with_services(config, Services::new)
 }
 
+// ANCHOR: start_with_services
 fn start_with_services(
     config: ServerConfig,
     services: impl FnOnce(&ServerConfig) -> Services + Send + 'static,
@@ -41,6 +42,7 @@ fn start_with_services(
     });
     (server, trigger)
 }
+// ANCHOR_END: start_with_services
 
 fn join(server: &TestServer, name: &str) -> Client {
     let mut client = server.connect(name);

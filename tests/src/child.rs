@@ -1,15 +1,16 @@
 //! Running a stage's real binary as a child process.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::io::{BufRead, BufReader, Read};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::client::ServerWatch;
+use crate::workspace_root;
 use crate::{Client, read_timeout};
 
 /// How many of the child's last stderr lines a failure report shows.
@@ -24,41 +25,18 @@ pub struct ChildServer {
     child: Child,
     addr: SocketAddr,
     watch: ServerWatch,
+    /// Whether the child leads a process group of its own (a shell command
+    /// and whatever it started), to be killed as a whole.
+    group: bool,
 }
 
 impl ChildServer {
     /// Starts `binary` (use `env!("CARGO_BIN_EXE_<name>")`) with `--addr
     /// 127.0.0.1:0` and `extra_args`, and waits for its "listening on" line.
     pub fn spawn(stage: &'static str, binary: &str, extra_args: &[&str]) -> ChildServer {
-        let mut child = Command::new(binary)
-            .args(["--addr", "127.0.0.1:0"])
-            .args(extra_args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("[{stage}] cannot start {binary}: {e}"));
-        let stdout = child.stdout.take().expect("stdout was piped");
-        let stderr = child.stderr.take().expect("stderr was piped");
-
-        // Keep the last lines of stderr (a panic message, say) for failure
-        // reports; its end means the process has exited.
-        let watch = ServerWatch {
-            stopped: Arc::new(AtomicBool::new(false)),
-            log: Some(Arc::new(Mutex::new(VecDeque::new()))),
-        };
-        let (stopped, log) = (Arc::clone(&watch.stopped), watch.log.clone());
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(log) = &log {
-                    let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
-                    if log.len() == KEPT_STDERR_LINES {
-                        log.pop_front();
-                    }
-                    log.push_back(line);
-                }
-            }
-            stopped.store(true, Ordering::SeqCst);
-        });
+        let mut command = Command::new(binary);
+        command.args(["--addr", "127.0.0.1:0"]).args(extra_args);
+        let (mut child, watch, stdout) = spawn_watched(stage, command, binary);
 
         // Read the first line on a helper thread so that a silent binary
         // times out instead of hanging the test.
@@ -91,6 +69,74 @@ impl ChildServer {
             child,
             addr,
             watch,
+            group: false,
+        }
+    }
+
+    /// Runs `command` through the shell (`sh -c`, or `cmd /C` on Windows) in
+    /// the workspace's root directory, with `{addr}` replaced by a free
+    /// `127.0.0.1` address, and waits until the server accepts a connection
+    /// there. Returns the server and that connection, which the test's first
+    /// client should use: a server that numbers its clients then numbers the
+    /// test's first one 1.
+    pub(crate) fn spawn_command(stage: &'static str, command: &str) -> (ChildServer, TcpStream) {
+        assert!(
+            command.contains("{addr}"),
+            "[{stage}] CHAT_SERVER_CMD must contain {{addr}}, which each test replaces with \
+             the address its own server must listen on; it is {command:?}"
+        );
+        let addr = free_address(stage);
+        let line = command.replace("{addr}", &addr.to_string());
+        let mut shell = shell(&line);
+        // Where `cargo test` is usually typed, rather than the directory of
+        // the package under test, where cargo runs the tests.
+        shell.current_dir(workspace_root());
+        let (child, mut watch, stdout) = spawn_watched(stage, shell, &line);
+        thread::spawn(move || {
+            // Drained so that the child never blocks on a full pipe.
+            for _ in BufReader::new(stdout).lines() {}
+        });
+        watch.under_test =
+            Some(format!("`{line}` (CHAT_SERVER_CMD), started for this test").into());
+        watch.external = true;
+        let mut server = ChildServer {
+            stage,
+            child,
+            addr,
+            watch,
+            group: true,
+        };
+        let limit = read_timeout() * 2;
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+                return (server, stream);
+            }
+            let status = server.child.try_wait().ok().flatten();
+            if status.is_some() || Instant::now() >= deadline {
+                let what = match status {
+                    Some(status) => format!("exited ({status}) before accepting connections"),
+                    None => format!("accepted no connection within {limit:?}"),
+                };
+                // Give the stderr reader a moment to collect the last words.
+                let collected = Instant::now() + Duration::from_millis(500);
+                while status.is_some()
+                    && !server.watch.stopped.load(Ordering::SeqCst)
+                    && Instant::now() < collected
+                {
+                    thread::sleep(Duration::from_millis(10));
+                }
+                let mut report = format!(
+                    "[{stage}] the server command {what} on {addr}; it must listen on the \
+                     address that replaces {{addr}} (build a compiled server before the tests)\n"
+                );
+                server.watch.describe(&mut report);
+                // A reaped child's id may already belong to someone else.
+                server.group = status.is_none();
+                drop(server);
+                panic!("{report}");
+            }
+            thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -127,20 +173,168 @@ impl ChildServer {
     pub fn connect(&self, who: &str) -> Client {
         Client::connect(self.stage, who, self.addr, self.watch.clone())
     }
+
+    /// What failure reports say about this server.
+    pub(crate) fn watch(&self) -> &ServerWatch {
+        &self.watch
+    }
 }
 
 impl Drop for ChildServer {
     fn drop(&mut self) {
+        if self.group {
+            kill_group(&self.child);
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
+/// Starts `command` with piped output, and keeps the last lines of its
+/// stderr (a panic message, say) for failure reports; the end of stderr
+/// means the process has exited. Returns its stdout for the caller to read.
+fn spawn_watched(
+    stage: &'static str,
+    mut command: Command,
+    shown: &str,
+) -> (Child, ServerWatch, ChildStdout) {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("[{stage}] cannot start {shown}: {e}"));
+    let stdout = child.stdout.take().expect("stdout was piped");
+    let stderr = child.stderr.take().expect("stderr was piped");
+    let log = Arc::new(Mutex::new(VecDeque::new()));
+    let watch = ServerWatch {
+        log: Some(Arc::clone(&log)),
+        ..ServerWatch::new()
+    };
+    let stopped = Arc::clone(&watch.stopped);
+    thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
+            if log.len() == KEPT_STDERR_LINES {
+                log.pop_front();
+            }
+            log.push_back(line);
+        }
+        stopped.store(true, Ordering::SeqCst);
+    });
+    (child, watch, stdout)
+}
+
+/// A free address on 127.0.0.1 for a server to listen on: the system picks
+/// a port, which is released at once for the server to take. Ports already
+/// handed out by this process are not handed out again, so that two tests
+/// running at once never start their servers on the same one.
+fn free_address(stage: &'static str) -> SocketAddr {
+    static HANDED_OUT: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    loop {
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .unwrap_or_else(|e| panic!("[{stage}] cannot find a free port on 127.0.0.1: {e}"));
+        let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+        if !handed_out.contains(&addr.port()) {
+            handed_out.push(addr.port());
+            return addr;
+        }
+    }
+}
+
+/// `line` run by the shell, in a process group of its own, so that
+/// `kill_group` also ends what the shell started (`cd dir && ./server`
+/// leaves the shell waiting for the server).
+#[cfg(unix)]
+fn shell(line: &str) -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new("sh");
+    command.arg("-c").arg(line).process_group(0);
+    command
+}
+
+/// `line` run by `cmd /C`, passed as it was written: `cmd` has quoting rules
+/// of its own.
+#[cfg(windows)]
+fn shell(line: &str) -> Command {
+    use std::os::windows::process::CommandExt;
+    let mut command = Command::new("cmd");
+    command.arg("/C").raw_arg(line);
+    command
+}
+
+/// Kills the process group that `child` leads (it was started with
+/// `process_group(0)`). The shell's built-in `kill` is used, since a minimal
+/// system may have no `kill` program.
+#[cfg(unix)]
+pub fn kill_group(child: &Child) {
+    let _ = Command::new("sh")
+        .args(["-c", "kill -KILL -- -\"$0\"", &child.id().to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Kills `child` and every process it started.
+#[cfg(windows)]
+pub fn kill_group(child: &Child) {
+    let _ = Command::new("taskkill")
+        .args(["/T", "/F", "/PID", &child.id().to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
 /// Runs `binary` with `args` to completion (for `--help` and bad arguments).
+///
+/// A binary that should exit at once but serves instead is killed after
+/// twice the read timeout, and the test fails saying so: no test can hang.
 pub fn run_to_completion(binary: &str, args: &[&str]) -> Output {
-    Command::new(binary)
+    let mut child = Command::new(binary)
         .args(args)
         .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {binary}: {e}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {binary}: {e}"));
+    // Read both pipes while waiting: a child whose pipe is full cannot exit.
+    let stdout = read_all(child.stdout.take().expect("stdout was piped"));
+    let stderr = read_all(child.stderr.take().expect("stderr was piped"));
+    let limit = read_timeout() * 2;
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() < limit => thread::sleep(Duration::from_millis(20)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "`{binary} {}` was expected to exit by itself, but it was still running \
+                     after {limit:?} (killed).\n  its stdout: {:?}\n  its stderr: {:?}\n  \
+                     hint: a binary should refuse a bad argument or configuration and exit, \
+                     not start serving",
+                    args.join(" "),
+                    String::from_utf8_lossy(&stdout.join().unwrap_or_default()),
+                    String::from_utf8_lossy(&stderr.join().unwrap_or_default()),
+                );
+            }
+            Err(e) => panic!("cannot wait for {binary}: {e}"),
+        }
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    }
+}
+
+/// Reads `pipe` to its end on a thread of its own.
+fn read_all(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    })
 }

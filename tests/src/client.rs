@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -26,13 +26,59 @@ pub enum Received {
     TimedOut,
 }
 
-/// What a failure report can say about the server itself.
+/// What a failure report can say about the server itself, and how its
+/// clients close.
 #[derive(Clone)]
 pub(crate) struct ServerWatch {
     /// Raised when the server thread or process has stopped.
     pub(crate) stopped: Arc<AtomicBool>,
     /// The last lines a child process wrote to stderr.
     pub(crate) log: Option<Arc<Mutex<VecDeque<String>>>>,
+    /// Which server a conformance test is checking, named in its reports.
+    pub(crate) under_test: Option<Arc<str>>,
+    /// Whether the server outlives the test (`CHAT_SERVER`): then clients
+    /// close gracefully, so that the next test hears nothing of them.
+    pub(crate) shared: bool,
+    /// Whether the server was named by `CHAT_SERVER` or `CHAT_SERVER_CMD`:
+    /// then it may be anyone's, and reports do not send the learner to the
+    /// reference sources.
+    pub(crate) external: bool,
+}
+
+impl ServerWatch {
+    /// A watch that knows nothing yet: no log, no name, not shared.
+    pub(crate) fn new() -> ServerWatch {
+        ServerWatch {
+            stopped: Arc::new(AtomicBool::new(false)),
+            log: None,
+            under_test: None,
+            shared: false,
+            external: false,
+        }
+    }
+
+    /// Adds what is known about the server to a failure report.
+    pub(crate) fn describe(&self, report: &mut String) {
+        if let Some(under_test) = &self.under_test {
+            let _ = writeln!(report, "  server under test: {under_test}");
+        }
+        if self.stopped.load(Ordering::SeqCst) {
+            let note = match self.log {
+                Some(_) => "the server process has exited",
+                None => "the server has stopped; look for its panic message",
+            };
+            let _ = writeln!(report, "  note: {note}");
+        }
+        if let Some(log) = &self.log {
+            let log = log.lock().unwrap_or_else(|e| e.into_inner());
+            if !log.is_empty() {
+                let _ = writeln!(report, "  the server's last stderr lines:");
+                for line in log.iter() {
+                    let _ = writeln!(report, "    {line}");
+                }
+            }
+        }
+    }
 }
 
 /// What [`Client::tally`] counted.
@@ -55,6 +101,12 @@ pub struct Client {
     sent: Vec<String>,
     received: Vec<String>,
     hint: Option<String>,
+    /// Recognises the first line of a block to skip (see `skip_blocks`).
+    skip_header: Option<fn(&str) -> Option<usize>>,
+    /// Lines of the current skipped block still to come.
+    skipping: usize,
+    /// Set by `close_abruptly`: no graceful close, even on a shared server.
+    abrupt: bool,
     timeout: Duration,
     server: ServerWatch,
 }
@@ -67,9 +119,24 @@ impl Client {
         addr: SocketAddr,
         server: ServerWatch,
     ) -> Client {
+        match TcpStream::connect_timeout(&addr, read_timeout()) {
+            Ok(stream) => Client::over(stage, who, stream, server),
+            Err(e) => {
+                let mut report = format!("[{stage}] {who} could not connect to {addr}: {e}\n");
+                server.describe(&mut report);
+                panic!("{report}")
+            }
+        }
+    }
+
+    /// A client on a connection that is already open.
+    pub(crate) fn over(
+        stage: &'static str,
+        who: &str,
+        stream: TcpStream,
+        server: ServerWatch,
+    ) -> Client {
         let timeout = read_timeout();
-        let stream = TcpStream::connect_timeout(&addr, timeout)
-            .unwrap_or_else(|e| panic!("[{stage}] {who} could not connect to {addr}: {e}"));
         stream
             .set_write_timeout(Some(timeout))
             .expect("setting a write timeout on a connected socket");
@@ -85,9 +152,21 @@ impl Client {
             sent: Vec::new(),
             received: Vec::new(),
             hint: None,
+            skip_header: None,
+            skipping: 0,
+            abrupt: false,
             timeout,
             server,
         }
+    }
+
+    /// From now on, skips every line for which `header` returns `Some(n)`,
+    /// together with the `n` lines after it, wherever it arrives. Use it for
+    /// blocks the test is not about, such as the history a used server
+    /// replays to a newcomer. Skipped lines still show in failure reports.
+    pub fn skip_blocks(&mut self, header: fn(&str) -> Option<usize>) -> &mut Self {
+        self.skip_header = Some(header);
+        self
     }
 
     /// Adds `hint` to every failure message from now on: where a learner should
@@ -123,6 +202,15 @@ impl Client {
         let _ = self.writer.shutdown(Shutdown::Write);
     }
 
+    /// Closes the connection at once, leaving unread whatever the server
+    /// sent: with unread input, the kernel resets the connection instead of
+    /// closing it gracefully. Dropping a client does the same, except against
+    /// a shared server (`CHAT_SERVER`), where a drop closes gracefully; use
+    /// this where a test is about a client vanishing.
+    pub fn close_abruptly(mut self) {
+        self.abrupt = true;
+    }
+
     /// Waits up to the read timeout for the next line.
     pub fn recv(&mut self) -> Received {
         self.recv_within(self.timeout)
@@ -147,7 +235,13 @@ impl Client {
                 Ok(_) if self.partial.last() == Some(&b'\n') => {
                     let line = take_line(&mut self.partial);
                     self.received.push(line.clone());
-                    return Received::Line(line);
+                    if self.skipping > 0 {
+                        self.skipping -= 1;
+                    } else if let Some(lines) = self.skip_header.and_then(|header| header(&line)) {
+                        self.skipping = lines;
+                    } else {
+                        return Received::Line(line);
+                    }
                 }
                 // End of input right after a line without a newline.
                 Ok(_) => {}
@@ -296,22 +390,63 @@ impl Client {
         if let Some(hint) = &self.hint {
             let _ = writeln!(report, "  hint: {hint}");
         }
-        if self.server.stopped.load(Ordering::SeqCst) {
+        // libtest names each test's thread after the test.
+        let test = std::thread::current().name().unwrap_or_default().to_owned();
+        let exercise = match self.server.external {
+            true => None,
+            false => crate::exercise::checked_by(stage, &test),
+        };
+        if let Some(exercise) = exercise {
+            let id = &exercise.id;
             let _ = writeln!(
                 report,
-                "  note: the server has stopped; look for its panic message"
+                "  exercise {id} checks this: {} (in {}; chapter {}, \"Your job\"; \
+                 more hints: cargo run -p tests --bin exercise -- hint {id})",
+                exercise.title,
+                exercise.file.display(),
+                exercise.stage()
             );
         }
-        if let Some(log) = &self.server.log {
-            let log = log.lock().unwrap_or_else(|e| e.into_inner());
-            if !log.is_empty() {
-                let _ = writeln!(report, "  the server's last stderr lines:");
-                for line in log.iter() {
-                    let _ = writeln!(report, "    {line}");
-                }
+        self.server.describe(&mut report);
+        panic!("{report}");
+    }
+}
+
+impl Drop for Client {
+    /// Against a shared server, closes gracefully: says end of input, then
+    /// waits (bounded) for the server's own close, discarding what arrives.
+    /// The server has then handled this client's departure, so the next
+    /// test cannot hear of it.
+    fn drop(&mut self) {
+        if !self.server.shared || self.abrupt {
+            return;
+        }
+        let _ = self.writer.shutdown(Shutdown::Write);
+        let deadline = Instant::now() + self.timeout;
+        let mut buffer = [0; 4096];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                // No panic while dropping (it may be during a panic): a note
+                // that the test output shows if this test fails.
+                eprintln!(
+                    "[{}] note: the server did not close {}'s connection within {:?} of \
+                     {} closing its side; the next test may hear of {}",
+                    self.stage, self.who, self.timeout, self.who, self.who
+                );
+                return;
+            }
+            let stream = self.reader.get_mut();
+            if stream.set_read_timeout(Some(left)).is_err() {
+                return;
+            }
+            match stream.read(&mut buffer) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return,
             }
         }
-        panic!("{report}");
     }
 }
 

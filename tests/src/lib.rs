@@ -3,6 +3,9 @@
 //! A test starts a server on a free port with [`TestServer::start`] (in this
 //! process) or [`ChildServer::spawn`] (the stage's real binary), connects
 //! [`Client`]s to it, and checks what arrives with the `expect_*` methods.
+//! Conformance tests, which look only at the wire, start theirs with
+//! [`TestServer::conformance`], which can also check a server written by
+//! someone else (`CHAT_SERVER`, `CHAT_SERVER_CMD`).
 //!
 //! Every read has a timeout, so no test can hang, and every failed expectation
 //! panics with a report that names the stage, the client, what it sent, what was
@@ -16,11 +19,13 @@
 //!   hint: a message goes to every member of the sender's room except the sender
 //! ```
 
+pub mod book;
 mod child;
 mod client;
+pub mod exercise;
 mod server;
 
-pub use child::{ChildServer, run_to_completion};
+pub use child::{ChildServer, kill_group, run_to_completion};
 pub use client::{Client, Received, Tally};
 pub use server::TestServer;
 
@@ -36,4 +41,12 @@ pub fn read_timeout() -> Duration {
         .and_then(|ms| ms.parse().ok())
         .map(Duration::from_millis)
         .unwrap_or(Duration::from_secs(5))
+}
+
+/// The workspace's root directory: this crate lives in `<root>/tests`.
+pub fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate lives inside the workspace")
+        .to_path_buf()
 }

@@ -1,0 +1,594 @@
+//! Turns the reference stages into a workshop.
+//!
+//! ```text
+//! cargo run -p tests --bin exercise -- list
+//! cargo run -p tests --bin exercise -- start 4.1      # or: start stage4
+//! cargo test -p stage4-commands                        # the tests tell you what is wrong
+//! cargo run -p tests --bin exercise -- hint 4.1        # hint 1; `hint 4.1 2` for the next
+//! cargo run -p tests --bin exercise -- reset 4.1       # back to the reference solution
+//! cargo run -p tests --bin exercise -- verify          # the contract, as CI checks it
+//! ```
+//!
+//! `start` replaces the solution of each exercise with its stub and keeps the
+//! solution in `target/exercises/`; `reset` puts it back (and keeps what you
+//! wrote beside it). `verify` works on a scratch copy of the workspace and
+//! proves, for every exercise, that the stub compiles, that every test named
+//! for it fails on the stub, and that they all pass on the reference.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use tests::exercise::{self, Exercise, TestRef};
+use tests::workspace_root;
+
+/// Exercises of the chat-server book: start, reset, hints, and the contract check.
+#[derive(Debug, Parser)]
+struct Args {
+    /// The workspace to work on (default: the one this tool was built in).
+    #[arg(long, global = true)]
+    root: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Action,
+}
+
+#[derive(Debug, Subcommand)]
+enum Action {
+    /// Lists every exercise, its tests and whether it is started.
+    List,
+    /// Replaces the solution of an exercise (`4.1`) or of a whole stage (`stage4`) with stubs.
+    Start {
+        /// `S.N` or `stageS`.
+        which: String,
+    },
+    /// Puts the reference solution back; what you wrote is kept in target/exercises/.
+    Reset {
+        /// `S.N` or `stageS`.
+        which: String,
+    },
+    /// Prints a hint from the book (the first one unless you ask for another).
+    Hint {
+        /// `S.N`.
+        id: String,
+        /// Which hint, from 1.
+        #[arg(default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        number: u32,
+    },
+    /// Proves the contract of every exercise (or those named): the stub
+    /// compiles, its tests fail on it, and they pass on the reference.
+    Verify {
+        /// `S.N` or `stageS`; all exercises when none is given.
+        which: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("exercise: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    let root = args.root.unwrap_or_else(workspace_root);
+    match args.command {
+        Action::List => list(&root),
+        Action::Start { which } => {
+            for exercise in select(&root, &[which])? {
+                start(&root, &exercise)?;
+            }
+            Ok(())
+        }
+        Action::Reset { which } => {
+            for exercise in select(&root, &[which])? {
+                reset(&root, &exercise)?;
+            }
+            Ok(())
+        }
+        Action::Hint { id, number } => hint(&root, &id, number),
+        Action::Verify { which } => verify(&root, &select(&root, &which)?),
+    }
+}
+
+/// The exercises named by `which` (`S.N` or `stageS`), or all of them.
+fn select(root: &Path, which: &[String]) -> anyhow::Result<Vec<Exercise>> {
+    let all = exercise::find_all(root)?;
+    if which.is_empty() {
+        return Ok(all);
+    }
+    let mut chosen = Vec::new();
+    for name in which {
+        let matching: Vec<Exercise> = match name.strip_prefix("stage") {
+            Some(stage) => all.iter().filter(|e| e.stage() == stage).cloned().collect(),
+            None => all.iter().filter(|e| &e.id == name).cloned().collect(),
+        };
+        if matching.is_empty() {
+            bail!("no exercise matches {name:?}; `list` shows them all");
+        }
+        chosen.extend(matching);
+    }
+    Ok(chosen)
+}
+
+fn list(root: &Path) -> anyhow::Result<()> {
+    for exercise in exercise::find_all(root)? {
+        let text = fs::read_to_string(root.join(&exercise.file))?;
+        let state = if exercise.is_stubbed(&text)? {
+            "started"
+        } else if is_reference(root, &exercise, &text)? {
+            "reference"
+        } else {
+            "your code"
+        };
+        println!("{}  {}  [{state}]", exercise.id, exercise.title);
+        println!("     in {}", exercise.file.display());
+        for test in &exercise.tests {
+            println!("     test: {}", test_command(&exercise.package, test));
+        }
+    }
+    Ok(())
+}
+
+fn start(root: &Path, exercise: &Exercise) -> anyhow::Result<()> {
+    let (id, path) = (&exercise.id, root.join(&exercise.file));
+    let text = fs::read_to_string(&path)?;
+    if exercise.is_stubbed(&text)? {
+        println!("exercise {id} is already started");
+        return Ok(());
+    }
+    let saved = saved_solution(root, exercise);
+    if saved.exists() {
+        // The region is neither the stub nor, as far as we know, the
+        // reference: it is the learner's work. Never save it as the reference.
+        bail!(
+            "exercise {id} holds your code, not its stub: run `reset {id}` first \
+             (it keeps your code aside), then `start {id}` again"
+        );
+    }
+    let (stubbed, solution) =
+        exercise::replace_region(&text, &exercise.anchor, &exercise.stub_in(&text)?)?;
+    fs::create_dir_all(saved.parent().expect("a file in a directory"))?;
+    fs::write(&saved, lines_to_text(&solution))?;
+    fs::write(&path, stubbed)?;
+    println!("exercise {id}: {}", exercise.title);
+    println!("  your code goes in {}", exercise.file.display());
+    println!("  check it with:");
+    for test in &exercise.tests {
+        println!("    {}", test_command(&exercise.package, test));
+    }
+    println!("  hints: cargo run -p tests --bin exercise -- hint {id}");
+    Ok(())
+}
+
+fn reset(root: &Path, exercise: &Exercise) -> anyhow::Result<()> {
+    let (id, path) = (&exercise.id, root.join(&exercise.file));
+    let text = fs::read_to_string(&path)?;
+    let solution = reference_solution(root, exercise)?;
+    let current = exercise::current_region(&text, &exercise.anchor)?;
+    let saved = saved_solution(root, exercise);
+    if current == solution {
+        let _ = fs::remove_file(&saved);
+        println!("exercise {id} already has the reference solution");
+        return Ok(());
+    }
+    if !exercise.is_stubbed(&text)? {
+        let attempt = saved.with_extension("yours.rs");
+        fs::create_dir_all(saved.parent().expect("a file in a directory"))?;
+        fs::write(&attempt, lines_to_text(&current))?;
+        println!("your version is kept in {}", attempt.display());
+    }
+    let (restored, _) = exercise::replace_region(&text, &exercise.anchor, &solution)?;
+    fs::write(&path, restored)?;
+    // A copy kept after the reset could later bring back an outdated solution.
+    let _ = fs::remove_file(&saved);
+    println!("exercise {id}: the reference solution is back");
+    Ok(())
+}
+
+/// The solution saved by `start`, or else the one in git's last commit.
+fn reference_solution(root: &Path, exercise: &Exercise) -> anyhow::Result<Vec<String>> {
+    let saved = saved_solution(root, exercise);
+    if let Ok(text) = fs::read_to_string(&saved) {
+        return Ok(text.lines().map(str::to_owned).collect());
+    }
+    let file = exercise.file.to_string_lossy().replace('\\', "/");
+    let committed = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["show", &format!("HEAD:{file}")])
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .and_then(|output| String::from_utf8(output.stdout).ok())
+        .and_then(|text| exercise::current_region(&text, &exercise.anchor).ok());
+    committed.with_context(|| {
+        format!(
+            "cannot find the reference solution of exercise {}: `start` did not save it in \
+             {}, and git's last commit has no such exercise in {file}. A fresh copy of {file} \
+             from the repository has it.",
+            exercise.id,
+            saved.display()
+        )
+    })
+}
+
+fn is_reference(root: &Path, exercise: &Exercise, text: &str) -> anyhow::Result<bool> {
+    match reference_solution(root, exercise) {
+        Ok(solution) => Ok(exercise::current_region(text, &exercise.anchor)? == solution),
+        // Without git or a saved copy, code that is not the stub is taken as given.
+        Err(_) => Ok(true),
+    }
+}
+
+/// Where `start` keeps the reference solution until `reset` puts it back.
+fn saved_solution(root: &Path, exercise: &Exercise) -> PathBuf {
+    root.join("target")
+        .join("exercises")
+        .join(format!("{}.rs", exercise.anchor))
+}
+
+fn lines_to_text(lines: &[String]) -> String {
+    lines.iter().map(|line| format!("{line}\n")).collect()
+}
+
+fn test_command(package: &str, test: &TestRef) -> String {
+    format!(
+        "cargo test -p {package} {} {} -- --exact",
+        target_flag(test),
+        test.name
+    )
+}
+
+fn target_flag(test: &TestRef) -> String {
+    if test.target == "lib" {
+        "--lib".to_owned()
+    } else {
+        format!("--test {}", test.target)
+    }
+}
+
+fn hint(root: &Path, id: &str, number: u32) -> anyhow::Result<()> {
+    let exercise = exercise::find(root, id)?;
+    let chapter = root
+        .join("book")
+        .join("src")
+        .join(format!("stage{}.md", exercise.stage()));
+    let text = fs::read_to_string(&chapter)
+        .with_context(|| format!("cannot read the chapter {}", chapter.display()))?;
+    let hints = tests::book::hints(&text, id);
+    // `number` starts at 1 (clap refuses 0).
+    match hints.get(number as usize - 1) {
+        Some(hint) => {
+            println!("Hint {number} of {} for exercise {id}:\n", hints.len());
+            println!("{}", hint.trim());
+            if (number as usize) < hints.len() {
+                println!(
+                    "\n(next: cargo run -p tests --bin exercise -- hint {id} {})",
+                    number + 1
+                );
+            }
+            Ok(())
+        }
+        None if hints.is_empty() => bail!("the chapter has no hints for exercise {id}"),
+        None => bail!("exercise {id} has hints 1 to {}", hints.len()),
+    }
+}
+
+/// How long the tests of one run may take once built; a stub that makes a
+/// test loop forever is then reported, and the test process killed.
+const RUN_LIMIT: Duration = Duration::from_secs(300);
+
+/// Proves the contract on a scratch copy of the workspace, which it removes
+/// at the end; the build is kept in `target/exercise-check/target` so that
+/// the next run is quicker.
+fn verify(root: &Path, exercises: &[Exercise]) -> anyhow::Result<()> {
+    let scratch = root.join("target").join("exercise-check");
+    // One copy per run, so that two runs at once do not trip over each other.
+    let copy = Scratch(scratch.join(format!("workspace-{}", std::process::id())));
+    println!("copying the workspace to {}", copy.0.display());
+    copy_tree(root, &copy.0)?;
+    put_back_references(root, &copy.0)?;
+    let target_dir = scratch.join("target");
+
+    let mut problems = Vec::new();
+    // The reference first, one run per test target.
+    let mut by_target: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+    for exercise in exercises {
+        for test in &exercise.tests {
+            by_target
+                .entry((&exercise.package, &test.target))
+                .or_default()
+                .push(&test.name);
+        }
+    }
+    for ((package, target), names) in &by_target {
+        let outcome = cargo_test(&copy.0, &target_dir, package, target, names, None)?;
+        if !outcome.compiled {
+            problems.push(format!(
+                "{package} {target}: the REFERENCE does not build:\n{}",
+                outcome.tail()
+            ));
+            continue;
+        }
+        for name in names {
+            match outcome.results.get(*name).map(String::as_str) {
+                Some("ok") => {}
+                Some(other) => problems.push(format!(
+                    "{package} {target} {name}: {other} on the REFERENCE solution (it must pass)"
+                )),
+                None => problems.push(format!(
+                    "{package} {target} {name}: no such test ({})",
+                    outcome.summary()
+                )),
+            }
+        }
+        println!(
+            "reference  {package} {target}: {} named tests run",
+            names.len()
+        );
+    }
+
+    for exercise in exercises {
+        let id = &exercise.id;
+        let path = copy.0.join(&exercise.file);
+        let original = fs::read_to_string(&path)?;
+        let (stubbed, _) =
+            exercise::replace_region(&original, &exercise.anchor, &exercise.stub_in(&original)?)?;
+        fs::write(&path, stubbed)?;
+        if !is_formatted(&path) {
+            problems.push(format!(
+                "exercise {id}: with its stub in, {} is not as rustfmt would format it; \
+                 a learner's editor would rewrite the stub (split the `// stub:` line)",
+                exercise.file.display()
+            ));
+        }
+        let mut targets: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for test in &exercise.tests {
+            targets.entry(&test.target).or_default().push(&test.name);
+        }
+        let mut failed = 0;
+        for (target, names) in &targets {
+            // Failing tests are expected here: a short read timeout keeps them quick.
+            let outcome = cargo_test(
+                &copy.0,
+                &target_dir,
+                &exercise.package,
+                target,
+                names,
+                Some("2000"),
+            )?;
+            if !outcome.compiled {
+                problems.push(format!(
+                    "exercise {id}: the stub does not compile:\n{}",
+                    outcome.tail()
+                ));
+                continue;
+            }
+            for name in names {
+                match outcome.results.get(*name).map(String::as_str) {
+                    Some("FAILED") => failed += 1,
+                    Some(other) => problems.push(format!(
+                        "exercise {id}: {target} {name} is {other} on the STUB: it cannot tell \
+                         the stub from a solution"
+                    )),
+                    None => problems.push(format!(
+                        "exercise {id}: {target} {name} did not run on the stub ({})",
+                        outcome.summary()
+                    )),
+                }
+            }
+        }
+        println!(
+            "stub       {id} ({}): {failed} of {} named tests fail, as they must",
+            exercise.package,
+            exercise.tests.len()
+        );
+        fs::write(&path, original)?;
+    }
+
+    if problems.is_empty() {
+        println!(
+            "\nthe contract holds for all {} exercises: each stub compiles, \
+             each named test fails on it and passes on the reference",
+            exercises.len()
+        );
+        Ok(())
+    } else {
+        for problem in &problems {
+            eprintln!("- {problem}");
+        }
+        bail!("{} problem(s) with the exercise contract", problems.len())
+    }
+}
+
+/// A directory removed when dropped, even when the check fails.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// In `copy`, puts back the reference of every exercise started in `root`,
+/// so that the check is about the reference, not the learner's work.
+fn put_back_references(root: &Path, copy: &Path) -> anyhow::Result<()> {
+    for exercise in exercise::find_all(copy)? {
+        // Only a started exercise has a saved solution; the others hold theirs.
+        if !saved_solution(root, &exercise).exists() {
+            continue;
+        }
+        let path = copy.join(&exercise.file);
+        let text = fs::read_to_string(&path)?;
+        let solution = reference_solution(root, &exercise)?;
+        let (restored, _) = exercise::replace_region(&text, &exercise.anchor, &solution)?;
+        fs::write(&path, restored)?;
+    }
+    Ok(())
+}
+
+/// Whether rustfmt leaves `path` as it is.
+fn is_formatted(path: &Path) -> bool {
+    Command::new("rustfmt")
+        .args(["--edition", "2024", "--check"])
+        .arg(path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// What one `cargo test` run reported.
+struct Outcome {
+    /// Whether the test target built.
+    compiled: bool,
+    /// Test name → `ok`, `FAILED` or `ignored`.
+    results: BTreeMap<String, String>,
+    /// Everything cargo and the tests printed.
+    output: String,
+}
+
+impl Outcome {
+    fn summary(&self) -> String {
+        self.output
+            .lines()
+            .filter(|line| line.starts_with("test result:") || line.starts_with("running "))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn tail(&self) -> String {
+        let lines: Vec<&str> = self.output.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+}
+
+/// Builds, then runs, the tests `names` of one target of `package`.
+fn cargo_test(
+    workspace: &Path,
+    target_dir: &Path,
+    package: &str,
+    target: &str,
+    names: &[&str],
+    read_timeout_ms: Option<&str>,
+) -> anyhow::Result<Outcome> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let command = || {
+        let mut command = Command::new(&cargo);
+        command
+            .current_dir(workspace)
+            .env("CARGO_TARGET_DIR", target_dir)
+            .args(["test", "--locked", "-p", package]);
+        if target == "lib" {
+            command.arg("--lib");
+        } else {
+            command.args(["--test", target]);
+        }
+        command
+    };
+    // Building takes as long as it takes (a fresh target directory on two
+    // cores: minutes); only the run itself is limited.
+    let mut build = command();
+    build.arg("--no-run");
+    let (built, build_output) = run_captured(build, None)?;
+    if !built {
+        return Ok(Outcome {
+            compiled: false,
+            results: BTreeMap::new(),
+            output: build_output,
+        });
+    }
+    let mut run = command();
+    run.arg("--").arg("--exact").args(names);
+    if let Some(ms) = read_timeout_ms {
+        run.env("CHAT_TEST_TIMEOUT_MS", ms);
+    }
+    let (_, output) = run_captured(run, Some(RUN_LIMIT))
+        .with_context(|| format!("`cargo test -p {package}` ({target})"))?;
+    let results = output
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("test ")?;
+            let (name, result) = rest.rsplit_once(" ... ")?;
+            Some((name.to_owned(), result.trim().to_owned()))
+        })
+        .collect();
+    Ok(Outcome {
+        compiled: true,
+        results,
+        output,
+    })
+}
+
+/// Runs `command` in a process group of its own, capturing its output; after
+/// `limit` the whole group (cargo and the test binary) is killed.
+fn run_captured(mut command: Command, limit: Option<Duration>) -> anyhow::Result<(bool, String)> {
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("cannot run cargo")?;
+    let out = read_to_string(child.stdout.take().expect("piped"));
+    let err = read_to_string(child.stderr.take().expect("piped"));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if limit.is_some_and(|limit| started.elapsed() > limit) {
+            tests::kill_group(&child);
+            let _ = child.wait();
+            bail!("the tests ran for over {limit:?} and were killed: a test never ends");
+        }
+        thread::sleep(Duration::from_millis(100));
+    };
+    let output = format!(
+        "{}{}",
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default()
+    );
+    Ok((status.success(), output))
+}
+
+fn read_to_string(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut text = String::new();
+        let _ = pipe.read_to_string(&mut text);
+        text
+    })
+}
+
+/// Copies the workspace's sources: not `target/` or `.git/`, nor the book,
+/// which no crate builds from.
+fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
+    copy_dir(from, to, &[".git", "target", "book"])
+}
+
+fn copy_dir(from: &Path, to: &Path, skip: &[&str]) -> anyhow::Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if skip.iter().any(|skipped| name == *skipped) {
+            continue;
+        }
+        let (source, destination) = (entry.path(), to.join(&name));
+        if entry.file_type()?.is_dir() {
+            copy_dir(&source, &destination, &[])?;
+        } else {
+            fs::copy(&source, &destination)?;
+        }
+    }
+    Ok(())
+}
