@@ -1,0 +1,35 @@
+//! Writes the book's generated pages.
+//!
+//! ```text
+//! cargo run -p tests --bin book -- diffs    # book/src/diffs/stage2.md … stage6.md
+//! ```
+//!
+//! `cargo test -p tests --test book` fails when a generated page is out of
+//! date, and names this command.
+
+use std::fs;
+use std::process::ExitCode;
+
+use tests::book::diff_page;
+use tests::workspace_root;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args != ["diffs"] {
+        eprintln!("usage: cargo run -p tests --bin book -- diffs");
+        return ExitCode::FAILURE;
+    }
+    let root = workspace_root();
+    for stage in 2..=6 {
+        let path = root.join(format!("book/src/diffs/stage{stage}.md"));
+        let written = diff_page(&root, stage).and_then(|page| fs::write(&path, page));
+        match written {
+            Ok(()) => println!("wrote {}", path.display()),
+            Err(error) => {
+                eprintln!("book: cannot write {}: {error}", path.display());
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,542 @@
+//! The book's own checks. mdBook builds a page even when an include names a
+//! missing file or anchor, so these tests are what keep prose and code
+//! together: run them with `cargo test -p tests --test book`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use tests::book::{self, STAGES, Step};
+use tests::exercise;
+use tests::workspace_root;
+use tests::{Client, TestServer};
+
+fn book_src() -> PathBuf {
+    workspace_root().join("book").join("src")
+}
+
+/// Every file under `dir` whose name ends with `extension`, sorted.
+fn files(dir: &Path, extension: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for path in entries.filter_map(Result::ok).map(|e| e.path()) {
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.to_string_lossy().ends_with(extension) {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+fn shown(path: &Path) -> String {
+    path.strip_prefix(workspace_root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// Every page of the book with its text.
+fn pages() -> Vec<(PathBuf, String)> {
+    files(&book_src(), ".md")
+        .into_iter()
+        .map(|path| {
+            let text = read(&path);
+            (path, text)
+        })
+        .collect()
+}
+
+/// The anchor names that `text` opens with `ANCHOR: name` and closes with
+/// `ANCHOR_END: name`, and the problems with them.
+fn anchors(text: &str) -> (BTreeSet<String>, Vec<String>) {
+    let mut open: BTreeMap<String, usize> = BTreeMap::new();
+    let mut closed = BTreeSet::new();
+    let mut problems = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        for (marker, opening) in [("ANCHOR_END:", false), ("ANCHOR:", true)] {
+            let Some(at) = line.find(marker) else {
+                continue;
+            };
+            let name: String = line[at + marker.len()..]
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
+                .collect();
+            if opening {
+                if open.insert(name.clone(), index + 1).is_some() || closed.contains(&name) {
+                    problems.push(format!(
+                        "line {}: anchor `{name}` is opened twice",
+                        index + 1
+                    ));
+                }
+            } else if open.remove(&name).is_some() {
+                closed.insert(name);
+            } else {
+                problems.push(format!(
+                    "line {}: `ANCHOR_END: {name}` has no `ANCHOR: {name}` before it",
+                    index + 1
+                ));
+            }
+            break;
+        }
+    }
+    for (name, line) in open {
+        problems.push(format!(
+            "line {line}: `ANCHOR: {name}` is never closed with `ANCHOR_END: {name}`"
+        ));
+    }
+    (closed, problems)
+}
+
+#[test]
+fn every_include_names_an_existing_file_and_anchor() {
+    let mut problems = Vec::new();
+    let mut count = 0;
+    for (page, text) in pages() {
+        for include in book::includes(&text) {
+            count += 1;
+            let place = format!("{}:{}", shown(&page), include.line);
+            let target = page
+                .parent()
+                .expect("a page is in a folder")
+                .join(&include.path);
+            let Ok(included) = fs::read_to_string(&target) else {
+                problems.push(format!("{place}: `{}` does not exist", include.path));
+                continue;
+            };
+            match include.selector.as_deref() {
+                None => {}
+                Some(selector) if selector.starts_with(|c: char| c.is_ascii_digit()) => problems
+                    .push(format!(
+                        "{place}: `{}:{selector}` selects lines by number, which breaks \
+                         silently when the file changes; use an anchor",
+                        include.path
+                    )),
+                Some(anchor) => {
+                    let (closed, _) = anchors(&included);
+                    if !closed.contains(anchor) {
+                        problems.push(format!(
+                            "{place}: `{}` has no anchor `{anchor}` (add `// ANCHOR: {anchor}` \
+                             and `// ANCHOR_END: {anchor}` around the code)",
+                            include.path
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        count > 0,
+        "the book includes nothing: are the pages in book/src?"
+    );
+    assert!(
+        problems.is_empty(),
+        "{} broken include(s) in the book:\n  {}",
+        problems.len(),
+        problems.join("\n  ")
+    );
+}
+
+#[test]
+fn every_anchor_is_closed_once() {
+    let root = workspace_root();
+    let mut sources: Vec<PathBuf> = STAGES
+        .iter()
+        .flat_map(|stage| files(&root.join(stage), ".rs"))
+        .collect();
+    // What the book may include; the generated diff pages quote anchors
+    // line by line and are checked by `the_diff_pages_match_the_crates`.
+    sources.extend(files(&root.join("tests/src/bin"), ".rs"));
+    sources.extend(files(&root.join("tests/ui"), ".rs"));
+    let mut problems = Vec::new();
+    for path in &sources {
+        let (_, found) = anchors(&read(path));
+        problems.extend(found.into_iter().map(|p| format!("{}: {p}", shown(path))));
+    }
+    assert!(
+        problems.is_empty(),
+        "{} anchor problem(s):\n  {}",
+        problems.len(),
+        problems.join("\n  ")
+    );
+}
+
+/// Whether a code block only includes files (and so cannot drift).
+fn only_includes(block: &book::CodeBlock) -> bool {
+    let lines: Vec<&str> = block
+        .body
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    !lines.is_empty()
+        && lines.iter().all(|l| {
+            (l.starts_with("{{#include ") || l.starts_with("{{#rustdoc_include "))
+                && l.ends_with("}}")
+        })
+}
+
+#[test]
+fn every_rust_block_is_an_include_or_says_why_it_is_not() {
+    let mut problems = Vec::new();
+    for (page, text) in pages() {
+        for block in book::code_blocks(&text) {
+            let place = format!("{}:{}", shown(&page), block.line);
+            if !block.closed {
+                problems.push(format!(
+                    "{place}: this code block is never closed, so it swallows the rest of the page"
+                ));
+            }
+            let language = block.info.split([',', ' ']).next().unwrap_or_default();
+            if language != "rust" || only_includes(&block) {
+                continue;
+            }
+            let marked = block.info.split(',').any(|attr| attr.trim() == "ignore");
+            let explained = block
+                .body
+                .iter()
+                .find(|l| !l.trim().is_empty())
+                .is_some_and(|l| l.trim_start().starts_with("// Not from the crates"));
+            if !(marked && explained) {
+                problems.push(format!(
+                    "{place}: a ```rust block must include the code from the crates \
+                     ({{{{#include …:anchor}}}}); a sketch that is not from the crates is marked \
+                     ```rust,ignore and starts with `// Not from the crates: <why>`"
+                ));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} code block(s) that could drift from the code:\n  {}",
+        problems.len(),
+        problems.join("\n  ")
+    );
+}
+
+/// Lines long enough that two of them in a row are no coincidence.
+fn telling(line: &str) -> Option<&str> {
+    let line = line.trim();
+    (line.len() >= 12).then_some(line)
+}
+
+#[test]
+fn no_code_block_is_a_pasted_copy_of_stage_code() {
+    let root = workspace_root();
+    // Every pair of consecutive telling lines in the stage crates.
+    let mut pairs = BTreeSet::new();
+    for path in STAGES
+        .iter()
+        .flat_map(|stage| files(&root.join(stage), ".rs"))
+    {
+        let text = read(&path);
+        let lines: Vec<&str> = text.lines().collect();
+        for pair in lines.windows(2) {
+            if let (Some(a), Some(b)) = (telling(pair[0]), telling(pair[1])) {
+                pairs.insert((a.to_owned(), b.to_owned()));
+            }
+        }
+    }
+    let mut problems = Vec::new();
+    for (page, text) in pages() {
+        // The generated diff pages quote the crates on purpose.
+        if page.starts_with(book_src().join("diffs")) {
+            continue;
+        }
+        for block in book::code_blocks(&text) {
+            if only_includes(&block) {
+                continue;
+            }
+            let copied = block.body.windows(2).find(|pair| {
+                matches!((telling(&pair[0]), telling(&pair[1])),
+                    (Some(a), Some(b)) if pairs.contains(&(a.to_owned(), b.to_owned())))
+            });
+            if let Some(pair) = copied {
+                problems.push(format!(
+                    "{}:{}: this block repeats lines of a stage crate ({:?} …); include them \
+                     with {{{{#include …:anchor}}}} instead, so that they cannot drift",
+                    shown(&page),
+                    block.line,
+                    pair[0].trim()
+                ));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} pasted cop(ies) of stage code:\n  {}",
+        problems.len(),
+        problems.join("\n  ")
+    );
+}
+
+#[test]
+fn every_page_is_in_the_summary_and_every_link_there_exists() {
+    let src = book_src();
+    let summary = read(&src.join("SUMMARY.md"));
+    let linked: BTreeSet<String> = summary
+        .split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split_once(')').map(|(link, _)| link.to_owned()))
+        .collect();
+    let mut problems = Vec::new();
+    for link in &linked {
+        if !src.join(link).is_file() {
+            problems.push(format!(
+                "SUMMARY.md links to `{link}`, which does not exist"
+            ));
+        }
+    }
+    for (page, _) in pages() {
+        let relative = page
+            .strip_prefix(&src)
+            .expect("pages are in book/src")
+            .to_string_lossy()
+            .replace('\\', "/");
+        if relative != "SUMMARY.md" && !linked.contains(&relative) {
+            problems.push(format!(
+                "book/src/{relative} is not in SUMMARY.md, so no reader will find it"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_diff_pages_match_the_crates() {
+    let root = workspace_root();
+    let mut stale = Vec::new();
+    for stage in 2..=6 {
+        let path = root.join(format!("book/src/diffs/stage{stage}.md"));
+        let expected = book::diff_page(&root, stage).expect("the stage crates are readable");
+        let current = fs::read_to_string(&path).map(|text| text.replace("\r\n", "\n"));
+        if current.ok().as_deref() != Some(expected.as_str()) {
+            stale.push(shown(&path));
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "these generated diff pages no longer match the crates: {}\n  \
+         regenerate them with: cargo run -p tests --bin book -- diffs",
+        stale.join(", ")
+    );
+}
+
+#[test]
+fn every_exercise_has_a_section_hints_and_its_solution_in_its_chapter() {
+    let root = workspace_root();
+    let exercises = exercise::find_all(&root).unwrap_or_else(|e| panic!("{e}"));
+    let mut problems = Vec::new();
+    let mut sections = BTreeSet::new();
+    for (page, text) in pages() {
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("### Exercise ") {
+                let id = rest.split(':').next().unwrap_or_default().trim().to_owned();
+                sections.insert((shown(&page), id));
+            }
+        }
+    }
+    for exercise in &exercises {
+        let chapter = book_src().join(format!("stage{}.md", exercise.stage()));
+        let text = fs::read_to_string(&chapter).unwrap_or_default();
+        let id = &exercise.id;
+        if !sections.remove(&(shown(&chapter), id.clone())) {
+            problems.push(format!(
+                "exercise {id} ({}) has no `### Exercise {id}: …` section in {}",
+                exercise.file.display(),
+                shown(&chapter)
+            ));
+        }
+        let numbers: Vec<u32> = book::numbered_hints(&text, id)
+            .into_iter()
+            .map(|(number, _)| number)
+            .collect();
+        if numbers.is_empty() {
+            problems.push(format!(
+                "exercise {id} has no `<summary>Hint 1 for exercise {id}</summary>` in {}",
+                shown(&chapter)
+            ));
+        } else if numbers != (1..=numbers.len() as u32).collect::<Vec<_>>() || numbers.len() > 3 {
+            problems.push(format!(
+                "exercise {id}: its hints in {} are numbered {numbers:?}; number one to three \
+                 hints 1, 2, 3 in order",
+                shown(&chapter)
+            ));
+        }
+        let solution = book::includes(&text).into_iter().any(|include| {
+            include.selector.as_deref() == Some(exercise.anchor.as_str())
+                && include
+                    .path
+                    .ends_with(&exercise.file.to_string_lossy().replace('\\', "/"))
+        });
+        if !solution {
+            problems.push(format!(
+                "exercise {id}: {} does not show its solution with \
+                 {{{{#include ../../{}:{}}}}}",
+                shown(&chapter),
+                exercise.file.display(),
+                exercise.anchor
+            ));
+        }
+    }
+    for (page, id) in sections {
+        problems.push(format!(
+            "{page} has a section for exercise {id}, which no `// ANCHOR: exercise_…` marks"
+        ));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_transcript_is_shown_in_the_book() {
+    let mut included = BTreeSet::new();
+    for (page, text) in pages() {
+        for include in book::includes(&text) {
+            let target = page.parent().expect("in a folder").join(&include.path);
+            if let Ok(target) = target.canonicalize() {
+                included.insert(target);
+            }
+        }
+    }
+    let transcripts = files(&book_src().join("transcripts"), ".txt");
+    let orphans: Vec<String> = transcripts
+        .iter()
+        .filter(|t| !t.canonicalize().is_ok_and(|t| included.contains(&t)))
+        .map(|t| shown(t))
+        .collect();
+    assert!(
+        orphans.is_empty(),
+        "these transcripts are run but no page shows them: {}",
+        orphans.join(", ")
+    );
+}
+
+/// Starts the reference server of `stage` (1 to 6) with its default
+/// configuration, as `cargo run -p …` would.
+fn start_stage(stage: usize) -> TestServer {
+    let name = STAGES[stage - 1];
+    match stage {
+        1 => TestServer::start(name, |listener| {
+            stage1_echo::run(listener, &stage1_echo::Limits::default())
+        }),
+        2 => TestServer::start(name, |listener| {
+            stage2_rooms::Server::new(listener, stage2_rooms::Limits::default())
+                .expect("a fresh listener can be made non-blocking")
+                .run()
+        }),
+        3 => TestServer::start(name, |listener| {
+            stage3_protocol::Server::new(listener, stage3_protocol::Limits::default())
+                .expect("a fresh listener can be made non-blocking")
+                .run()
+        }),
+        4 => TestServer::start(name, |listener| {
+            stage4_commands::Server::new(
+                listener,
+                stage4_commands::ServerConfig::default(),
+                stage4_commands::FilterChain::default(),
+            )
+            .expect("a fresh listener can be made non-blocking")
+            .run()
+        }),
+        5 => TestServer::start_tokio(name, |listener| {
+            stage5_async::run(
+                listener,
+                stage5_async::ServerConfig::default(),
+                stage5_async::FilterChain::default(),
+            )
+        }),
+        6 => TestServer::start_tokio(name, |listener| {
+            let config = stage6_shutdown::ServerConfig::default();
+            let services = stage6_shutdown::Services::new(&config);
+            stage6_shutdown::run(listener, config, services, std::future::pending())
+        }),
+        _ => panic!("there is no stage {stage}"),
+    }
+}
+
+/// Plays one transcript against a fresh server of its stage.
+fn play(path: &Path) {
+    let file = shown(path);
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let stage = (1..=STAGES.len())
+        .find(|stage| name.starts_with(&format!("stage{stage}-")))
+        .unwrap_or_else(|| panic!("{file}: a transcript's name starts with `stageN-`"));
+    let steps = book::parse_transcript(&read(path)).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let server = start_stage(stage);
+    let mut clients: BTreeMap<String, Client> = BTreeMap::new();
+    for (line, step) in steps {
+        let who = match &step {
+            Step::Send { who, .. }
+            | Step::Expect { who, .. }
+            | Step::HangUp { who }
+            | Step::Closed { who } => who.clone(),
+        };
+        let client = clients
+            .entry(who.clone())
+            .or_insert_with(|| server.connect(&who));
+        client.hint(&format!(
+            "this is step `{}` at {file}:{line}; the book shows this transcript, so the \
+             server or the transcript is wrong",
+            step_text(&step)
+        ));
+        match step {
+            Step::Send { line, .. } => client.send(&line),
+            Step::Expect { line, .. } => client.expect(&line),
+            Step::HangUp { .. } => {
+                clients.remove(&who);
+            }
+            Step::Closed { .. } => client.expect_closed(),
+        }
+    }
+}
+
+fn step_text(step: &Step) -> String {
+    match step {
+        Step::Send { who, line } => format!("{who} → {line}"),
+        Step::Expect { who, line } => format!("{who} ← {line}"),
+        Step::HangUp { who } => format!("{who} → (hangs up)"),
+        Step::Closed { who } => format!("{who} ← (connection closed)"),
+    }
+}
+
+#[test]
+fn every_transcript_runs_against_its_stage() {
+    let transcripts = files(&book_src().join("transcripts"), ".txt");
+    for stage in 1..=6 {
+        let prefix = format!("stage{stage}-");
+        assert!(
+            transcripts.iter().any(|t| t
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(&prefix))),
+            "chapter {stage} has no \"Try it\" transcript (book/src/transcripts/{prefix}….txt)"
+        );
+    }
+    // Each on its own thread, so one failure does not hide the others.
+    let failures: Vec<String> = transcripts
+        .iter()
+        .map(|path| {
+            let path = path.clone();
+            (shown(&path), std::thread::spawn(move || play(&path)))
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .filter_map(|(file, run)| run.join().err().map(|_| file))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "these transcripts do not match what their stage's server does (each report is \
+         above): {}",
+        failures.join(", ")
+    );
+}
