@@ -32,6 +32,8 @@ pub enum Received {
 pub(crate) struct ServerWatch {
     /// Raised when the server thread or process has stopped.
     pub(crate) stopped: Arc<AtomicBool>,
+    /// Raised when the server thread stopped by panicking.
+    pub(crate) panicked: Arc<AtomicBool>,
     /// The last lines a child process wrote to stderr.
     pub(crate) log: Option<Arc<Mutex<VecDeque<String>>>>,
     /// Which server a conformance test is checking, named in its reports.
@@ -50,6 +52,7 @@ impl ServerWatch {
     pub(crate) fn new() -> ServerWatch {
         ServerWatch {
             stopped: Arc::new(AtomicBool::new(false)),
+            panicked: Arc::new(AtomicBool::new(false)),
             log: None,
             under_test: None,
             shared: false,
@@ -62,10 +65,10 @@ impl ServerWatch {
         if let Some(under_test) = &self.under_test {
             let _ = writeln!(report, "  server under test: {under_test}");
         }
-        if self.stopped.load(Ordering::SeqCst) {
+        if self.stopped.load(Ordering::SeqCst) && !self.panicked.load(Ordering::SeqCst) {
             let note = match self.log {
                 Some(_) => "the server process has exited",
-                None => "the server has stopped; look for its panic message",
+                None => "the server's function has returned",
             };
             let _ = writeln!(report, "  note: {note}");
         }
@@ -383,11 +386,21 @@ impl Client {
     /// Panics with a report of what this client expected, got, sent and received.
     pub fn fail(&self, expected: &str, got: &str) -> ! {
         let who = &self.who;
-        let (stage, expected, got) = (self.stage, shorten(expected), shorten(got));
+        let (stage, expected) = (self.stage, shorten(expected));
+        // A server that panicked dropped every connection; what that looked
+        // like to this client (a reset, a close) and the test's hint about
+        // the protocol would only mislead.
+        let panicked = self.server.panicked.load(Ordering::SeqCst);
+        let got = match panicked {
+            true => "the server panicked: its panic message is printed above this report \
+                     (thread '{stage} server')"
+                .replace("{stage}", stage),
+            false => shorten(got),
+        };
         let mut report = format!("[{stage}] {who} expected {expected}\n  but {got}\n");
         let _ = writeln!(report, "  {who} sent:     {}", quote_all(&self.sent));
         let _ = writeln!(report, "  {who} received: {}", quote_all(&self.received));
-        if let Some(hint) = &self.hint {
+        if let Some(hint) = self.hint.as_ref().filter(|_| !panicked) {
             let _ = writeln!(report, "  hint: {hint}");
         }
         // libtest names each test's thread after the test.
@@ -487,22 +500,37 @@ fn quote_all(lines: &[String]) -> String {
     prefix + &shown.join(" | ")
 }
 
+/// The longest line a report shows whole.
+const SHOWN_BYTES: usize = 160;
+
 fn shorten(line: &str) -> String {
-    const MAX: usize = 160;
-    if line.len() <= MAX {
+    shorten_to(line, SHOWN_BYTES)
+}
+
+fn shorten_to(line: &str, max: usize) -> String {
+    if line.len() <= max {
         return line.to_owned();
     }
-    let mut end = MAX;
+    let mut end = max;
     while !line.is_char_boundary(end) {
         end -= 1;
     }
     format!("{}... ({} bytes)", &line[..end], line.len())
 }
 
+/// Raw bytes as a report shows them: short enough that the report does not
+/// shorten them again, which would count the wrong bytes.
 fn describe_bytes(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
-        Ok(text) => format!("(raw) {}", shorten(text)),
-        Err(_) => format!("(raw, not UTF-8) {:?}", &bytes[..bytes.len().min(32)]),
+        Ok(text) => format!("(raw) {}", shorten_to(text, SHOWN_BYTES - 40)),
+        Err(_) => format!(
+            "(raw, not UTF-8) {:?}{}",
+            &bytes[..bytes.len().min(32)],
+            match bytes.len() > 32 {
+                true => format!("... ({} bytes)", bytes.len()),
+                false => String::new(),
+            }
+        ),
     }
 }
 

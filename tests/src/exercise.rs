@@ -5,10 +5,10 @@
 //! above `// ANCHOR: exercise_<stage>_<n>` describe it:
 //!
 //! ```text
-//! // Exercise 6.1: refill the bucket for the time that has passed, then take a token.
+//! // Exercise 6.1: refill the token bucket, then take a token
 //! // tests: lib rate::tests::a_burst_then_the_rate
-//! // tests: production a_client_over_the_rate_limit_is_told_and_slowed
-//! // stub: todo!("exercise 6.1: refill and take a token from {self:?}")
+//! // tests: production a_client_over_the_rate_limit_is_told_once_and_its_extra_lines_dropped
+//! // stub: todo!("exercise 6.1: {} tokens, {}/s up to {}", self.tokens, self.rate, self.burst)
 //! // ANCHOR: exercise_6_1
 //! …the reference solution…
 //! // ANCHOR_END: exercise_6_1

@@ -141,8 +141,11 @@ impl TestServer {
             }
             (None, None) => {
                 let mut server = reference();
-                server.watch.under_test =
-                    Some(format!("the reference {stage}, in the test process").into());
+                let described = format!(
+                    "this workspace's {stage} (your code, if you started an exercise), \
+                     in the test process"
+                );
+                server.watch.under_test = Some(described.into());
                 server
             }
             (None, Some(command)) => {
@@ -243,11 +246,15 @@ fn claim_stage(stage: &'static str, variable: &str) {
     }
 }
 
-/// Raises the stopped flag when dropped: when `serve` returns or unwinds.
+/// Raises the stopped flag when dropped: when `serve` returns or unwinds
+/// (and then the panicked flag too).
 struct StopFlag(ServerWatch);
 
 impl Drop for StopFlag {
     fn drop(&mut self) {
+        if thread::panicking() {
+            self.0.panicked.store(true, Ordering::SeqCst);
+        }
         self.0.stopped.store(true, Ordering::SeqCst);
     }
 }

@@ -279,7 +279,10 @@ fn hint(root: &Path, id: &str, number: u32) -> anyhow::Result<()> {
             Ok(())
         }
         None if hints.is_empty() => bail!("the chapter has no hints for exercise {id}"),
-        None => bail!("exercise {id} has hints 1 to {}", hints.len()),
+        None => bail!(
+            "there is no hint {number}: exercise {id} has hints 1 to {}",
+            hints.len()
+        ),
     }
 }
 

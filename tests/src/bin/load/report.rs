@@ -317,7 +317,7 @@ impl fmt::Display for Report {
         let u = &self.unexpected;
         writeln!(
             f,
-            "  unexpected  {} notices, {} errors, {} other lines",
+            "  non-load    {} notices (joins, leaves: expected), {} errors, {} other lines",
             u.notices, u.errors, u.others
         )?;
         if let Some(line) = &u.first_error {
