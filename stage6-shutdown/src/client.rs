@@ -679,7 +679,10 @@ async fn replay_history(
     if recent.is_empty() {
         return Ok(());
     }
-    let mut text = format!("* the last {} messages in #{room}:\n", recent.len());
+    let mut text = match recent.len() {
+        1 => format!("* the last message in #{room}:\n"),
+        n => format!("* the last {n} messages in #{room}:\n"),
+    };
     for entry in &recent {
         replayed.push(entry.id);
         text.push_str(&entry.line);

@@ -1,5 +1,6 @@
 //! Starts the stage 6 chat server.
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -92,6 +93,8 @@ async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal, not in a file or a pipe.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 
     // The builder checks every value at once; `?` shows all the problems.

@@ -44,16 +44,18 @@ fn join(server: &TestServer, name: &str) -> Client {
     client
 }
 
-/// The N of `* the last N messages in #room:`, the line before the N
-/// messages that a room replays to a newcomer.
+/// The N of `* the last N messages in #room:` (1 for `* the last message in
+/// #room:`), the line before the N messages that a room replays to a newcomer.
 fn history_header(line: &str) -> Option<usize> {
-    let (count, room) = line
-        .strip_prefix("* the last ")?
-        .split_once(" messages in #")?;
-    if !room.ends_with(':') {
-        return None;
-    }
-    count.parse().ok()
+    let rest = line.strip_prefix("* the last ")?;
+    let (count, room) = match rest.strip_prefix("message in #") {
+        Some(room) => (1, room),
+        None => {
+            let (count, room) = rest.split_once(" messages in #")?;
+            (count.parse().ok()?, room)
+        }
+    };
+    room.ends_with(':').then_some(count)
 }
 
 /// Moves `client` to `room` with `/join`, skipping notices still unread.
