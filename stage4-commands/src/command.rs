@@ -158,32 +158,45 @@ pub fn parse_input(line: &str) -> Result<Input<'_>, CommandError> {
 }
 // ANCHOR_END: parse_input
 
-// ANCHOR: parse_command
+// ANCHOR: parse_command_head
 /// Parses what follows the `/`: a command name, then its arguments.
 fn parse_command(text: &str) -> Result<Command<'_>, CommandError> {
-    // Exercise 4.1: parse a command's name and arguments into a `Command`
-    // tests: lib command::tests::parses_every_command, command::tests::command_names_ignore_ascii_case
-    // tests: lib command::tests::missing_arguments_say_what_is_missing, command::tests::extra_arguments_are_refused
-    // tests: lib command::tests::unknown_commands_are_named_and_truncated, command::tests::help_lists_every_command
-    // tests: zero_copy clean_lines_are_parsed_without_a_single_allocation
-    // stub: let _ = (
-    // stub:     split_first_word,
-    // stub:     one_word,
-    // stub:     no_arguments,
-    // stub:     to_ascii_lowercase,
-    // stub:     quoted_name,
-    // stub: );
-    // stub: todo!("exercise 4.1: parse the command in {text:?}")
-    // ANCHOR: exercise_4_1
     let (name, args) = split_first_word(text);
     // `eq_ignore_ascii_case` compares without making a lowercase copy.
     let is = |command: &str| name.eq_ignore_ascii_case(command);
 
-    let command = if is("join") {
+    if is("nick") {
+        return Ok(Command::Nick(one_word(args, "name", NICK_USAGE)?));
+    }
+    if is("quit") {
+        return Ok(Command::Quit(replace_control_chars(args)));
+    }
+    for (command, usage) in [
+        (Command::List, LIST_USAGE),
+        (Command::Rooms, ROOMS_USAGE),
+        (Command::Help, HELP_USAGE),
+    ] {
+        if is(command.name()) {
+            no_arguments(args, usage)?;
+            return Ok(command);
+        }
+    }
+    // ANCHOR_END: parse_command_head
+    // The two commands whose arguments need the most care, and a name that is
+    // no command at all.
+    // Exercise 4.1: parse `/join` and `/kick`, and refuse an unknown command
+    // tests: lib command::tests::parses_every_command, command::tests::command_names_ignore_ascii_case
+    // tests: lib command::tests::missing_arguments_say_what_is_missing
+    // tests: lib command::tests::unknown_commands_are_named_and_truncated
+    // tests: lib command::tests::room_names_are_lowercased_and_borrowed_when_already_lowercase
+    // tests: lib command::tests::reasons_and_goodbyes_are_cleaned_too
+    // tests: zero_copy clean_lines_are_parsed_without_a_single_allocation
+    // stub: let _ = (to_ascii_lowercase, quoted_name);
+    // stub: todo!("exercise 4.1: parse /{name} with the arguments {args:?}")
+    // ANCHOR: exercise_4_1
+    if is("join") {
         let room = one_word(args, "room name", JOIN_USAGE)?;
-        Command::Join(to_ascii_lowercase(room))
-    } else if is("nick") {
-        Command::Nick(one_word(args, "name", NICK_USAGE)?)
+        Ok(Command::Join(to_ascii_lowercase(room)))
     } else if is("kick") {
         let (user, reason) = split_first_word(args);
         if user.is_empty() {
@@ -192,30 +205,17 @@ fn parse_command(text: &str) -> Result<Command<'_>, CommandError> {
                 usage: KICK_USAGE,
             });
         }
-        Command::Kick {
+        Ok(Command::Kick {
             user,
             reason: replace_control_chars(reason),
-        }
-    } else if is("list") {
-        no_arguments(args, LIST_USAGE)?;
-        Command::List
-    } else if is("rooms") {
-        no_arguments(args, ROOMS_USAGE)?;
-        Command::Rooms
-    } else if is("help") {
-        no_arguments(args, HELP_USAGE)?;
-        Command::Help
-    } else if is("quit") {
-        Command::Quit(replace_control_chars(args))
+        })
     } else {
-        return Err(CommandError::Unknown {
+        Err(CommandError::Unknown {
             name: quoted_name(name),
-        });
-    };
-    Ok(command)
+        })
+    }
     // ANCHOR_END: exercise_4_1
 }
-// ANCHOR_END: parse_command
 
 // ANCHOR: helpers
 /// Splits trimmed `text` into its first word and the rest, both trimmed:

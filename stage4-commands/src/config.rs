@@ -23,6 +23,32 @@ const LINE_LEN_RANGE: RangeInclusive<usize> = 64..=64 * 1024;
 /// Allowed values of `max_name_len`.
 const NAME_LEN_RANGE: RangeInclusive<usize> = 1..=32;
 
+// ANCHOR: rules
+// How `build` words the rules on numbers, after the field's name.
+
+/// The rule for `max_users`.
+const AT_LEAST_ONE: &str = "must be at least 1";
+
+/// The rule for `max_rooms`: the default room always exists.
+const AT_LEAST_ONE_ROOM: &str = "must be at least 1, for the default room";
+
+/// The rule for a length that must be within `range`, which `got` is not.
+fn within(range: &RangeInclusive<usize>, got: usize) -> String {
+    format!(
+        "must be from {} to {} bytes (got {got})",
+        range.start(),
+        range.end()
+    )
+}
+
+/// The rule for `max_outbox_bytes`, which must hold at least one line.
+fn more_than_a_line(max_line_len: usize, got: usize) -> String {
+    format!(
+        "must be more than max_line_len ({max_line_len}), or a single line could never be queued (got {got})"
+    )
+}
+// ANCHOR_END: rules
+
 // ANCHOR: server_config
 /// The server's limits and settings, all checked by [`ServerConfigBuilder::build`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,8 +272,11 @@ impl ServerConfigBuilder {
 
         // Exercise 4.2: check the numeric limits, calling `problem` once for each broken rule
         // tests: lib config::tests::each_bad_value_is_named_with_its_rule
-        // tests: lib config::tests::all_problems_are_reported_together, config::tests::the_defaults_are_valid
-        // tests: lib config::tests::every_setter_is_kept, config::tests::the_largest_line_is_allowed
+        // tests: lib config::tests::every_broken_limit_is_reported_at_once
+        // tests: lib config::tests::all_problems_are_reported_together
+        // tests: lib config::tests::the_defaults_are_valid, config::tests::every_setter_is_kept
+        // tests: lib config::tests::the_largest_line_is_allowed
+        // stub: let _ = (AT_LEAST_ONE, AT_LEAST_ONE_ROOM, within, more_than_a_line);
         // stub: problem(
         // stub:     "exercise 4.2",
         // stub:     format!(
@@ -257,43 +286,21 @@ impl ServerConfigBuilder {
         // stub: );
         // ANCHOR: exercise_4_2
         if config.max_users == 0 {
-            problem("max_users", "must be at least 1".to_owned());
+            problem("max_users", AT_LEAST_ONE.to_owned());
         }
         if config.max_rooms == 0 {
-            problem(
-                "max_rooms",
-                "must be at least 1, for the default room".to_owned(),
-            );
+            problem("max_rooms", AT_LEAST_ONE_ROOM.to_owned());
         }
         if !LINE_LEN_RANGE.contains(&config.max_line_len) {
-            problem(
-                "max_line_len",
-                format!(
-                    "must be from {} to {} bytes (got {})",
-                    LINE_LEN_RANGE.start(),
-                    LINE_LEN_RANGE.end(),
-                    config.max_line_len
-                ),
-            );
+            problem("max_line_len", within(&LINE_LEN_RANGE, config.max_line_len));
         }
         if !NAME_LEN_RANGE.contains(&config.max_name_len) {
-            problem(
-                "max_name_len",
-                format!(
-                    "must be from {} to {} bytes (got {})",
-                    NAME_LEN_RANGE.start(),
-                    NAME_LEN_RANGE.end(),
-                    config.max_name_len
-                ),
-            );
+            problem("max_name_len", within(&NAME_LEN_RANGE, config.max_name_len));
         }
         if config.max_outbox_bytes <= config.max_line_len {
             problem(
                 "max_outbox_bytes",
-                format!(
-                    "must be more than max_line_len ({}), or a single line could never be queued (got {})",
-                    config.max_line_len, config.max_outbox_bytes
-                ),
+                more_than_a_line(config.max_line_len, config.max_outbox_bytes),
             );
         }
         // ANCHOR_END: exercise_4_2
@@ -550,6 +557,29 @@ mod tests {
         for (builder, expected) in cases {
             assert_eq!(problems(builder), [expected]);
         }
+    }
+
+    #[test]
+    fn every_broken_limit_is_reported_at_once() {
+        let error = ServerConfig::builder()
+            .max_users(0)
+            .max_rooms(0)
+            .max_line_len(10)
+            .max_name_len(0)
+            .max_outbox_bytes(10)
+            .build()
+            .unwrap_err();
+        let fields: Vec<&str> = error.problems().iter().map(|p| p.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "max_users",
+                "max_rooms",
+                "max_line_len",
+                "max_name_len",
+                "max_outbox_bytes"
+            ]
+        );
     }
 
     #[test]

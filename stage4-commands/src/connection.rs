@@ -56,26 +56,7 @@ impl<S> Connection<S> {
     }
 }
 
-// ANCHOR: transitions
-impl Connection<Unauthenticated> {
-    /// A new connection, which must choose a name before anything else.
-    pub fn new(outbox: Rc<RefCell<Outbox>>) -> Self {
-        Connection {
-            outbox,
-            state: Unauthenticated,
-        }
-    }
-
-    /// The client has a valid, free name, and `admin` says whether it gave
-    /// the admin password with it; the caller has checked all of that.
-    pub fn authenticate(self, name: String, admin: bool) -> Connection<Authenticated> {
-        Connection {
-            outbox: self.outbox,
-            state: Authenticated { name, admin },
-        }
-    }
-}
-
+// ANCHOR: named
 /// The states in which a client has a name.
 pub trait Named {
     /// The client's name.
@@ -114,6 +95,27 @@ impl<S: Named> Connection<S> {
     /// the admin password, and kept across renames.
     pub fn is_admin(&self) -> bool {
         self.state.is_admin()
+    }
+}
+// ANCHOR_END: named
+
+// ANCHOR: transitions
+impl Connection<Unauthenticated> {
+    /// A new connection, which must choose a name before anything else.
+    pub fn new(outbox: Rc<RefCell<Outbox>>) -> Self {
+        Connection {
+            outbox,
+            state: Unauthenticated,
+        }
+    }
+
+    /// The client has a valid, free name, and `admin` says whether it gave
+    /// the admin password with it; the caller has checked all of that.
+    pub fn authenticate(self, name: String, admin: bool) -> Connection<Authenticated> {
+        Connection {
+            outbox: self.outbox,
+            state: Authenticated { name, admin },
+        }
     }
 }
 

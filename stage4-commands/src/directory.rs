@@ -107,7 +107,9 @@ impl Directory {
             Session::Departed => Session::Departed,
         };
     }
+    // ANCHOR_END: handle
 
+    // ANCHOR: run_command
     /// Runs one command for a member (pattern 14: enum dispatch). The match
     /// has no `_` arm, so a new `Command` variant does not compile until it is
     /// handled here.
@@ -152,7 +154,7 @@ impl Directory {
             Command::Quit(_) => Ok(()),
         }
     }
-    // ANCHOR_END: handle
+    // ANCHOR_END: run_command
 
     /// Tells the client what was wrong with a line; a client still choosing
     /// a name is asked again.

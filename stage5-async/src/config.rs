@@ -31,6 +31,25 @@ const ROOM_BUFFER_RANGE: RangeInclusive<usize> = 1..=65536;
 /// Allowed values of `max_name_len`.
 const NAME_LEN_RANGE: RangeInclusive<usize> = 1..=32;
 
+// ANCHOR: rules
+// How `build` words the rules on numbers, after the field's name.
+
+/// The rule for `max_users`.
+const AT_LEAST_ONE: &str = "must be at least 1";
+
+/// The rule for `max_rooms`: the default room always exists.
+const AT_LEAST_ONE_ROOM: &str = "must be at least 1, for the default room";
+
+/// The rule for a length that must be within `range`, which `got` is not.
+fn within(range: &RangeInclusive<usize>, got: usize) -> String {
+    format!(
+        "must be from {} to {} bytes (got {got})",
+        range.start(),
+        range.end()
+    )
+}
+// ANCHOR_END: rules
+
 // ANCHOR: server_config
 /// The server's limits and settings, all checked by [`ServerConfigBuilder::build`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -267,35 +286,16 @@ impl ServerConfigBuilder {
         let mut problem = |field, rule| problems.push(Problem { field, rule });
 
         if config.max_users == 0 {
-            problem("max_users", "must be at least 1".to_owned());
+            problem("max_users", AT_LEAST_ONE.to_owned());
         }
         if config.max_rooms == 0 {
-            problem(
-                "max_rooms",
-                "must be at least 1, for the default room".to_owned(),
-            );
+            problem("max_rooms", AT_LEAST_ONE_ROOM.to_owned());
         }
         if !LINE_LEN_RANGE.contains(&config.max_line_len) {
-            problem(
-                "max_line_len",
-                format!(
-                    "must be from {} to {} bytes (got {})",
-                    LINE_LEN_RANGE.start(),
-                    LINE_LEN_RANGE.end(),
-                    config.max_line_len
-                ),
-            );
+            problem("max_line_len", within(&LINE_LEN_RANGE, config.max_line_len));
         }
         if !NAME_LEN_RANGE.contains(&config.max_name_len) {
-            problem(
-                "max_name_len",
-                format!(
-                    "must be from {} to {} bytes (got {})",
-                    NAME_LEN_RANGE.start(),
-                    NAME_LEN_RANGE.end(),
-                    config.max_name_len
-                ),
-            );
+            problem("max_name_len", within(&NAME_LEN_RANGE, config.max_name_len));
         }
         if !ROOM_BUFFER_RANGE.contains(&config.room_buffer) {
             problem(
@@ -579,6 +579,29 @@ mod tests {
         for (builder, expected) in cases {
             assert_eq!(problems(builder), [expected]);
         }
+    }
+
+    #[test]
+    fn every_broken_limit_is_reported_at_once() {
+        let error = ServerConfig::builder()
+            .max_users(0)
+            .max_rooms(0)
+            .max_line_len(10)
+            .max_name_len(0)
+            .room_buffer(0)
+            .build()
+            .unwrap_err();
+        let fields: Vec<&str> = error.problems().iter().map(|p| p.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "max_users",
+                "max_rooms",
+                "max_line_len",
+                "max_name_len",
+                "room_buffer"
+            ]
+        );
     }
 
     #[test]

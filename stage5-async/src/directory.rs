@@ -168,8 +168,7 @@ impl Directory {
 
     /// `/rooms`: every room with its member count, sorted by name.
     pub fn rooms(&self) -> String {
-        // Exercise 5.2: list every room with its member count, sorted by name:
-        // `* rooms: #lobby (2), #rust (1)`.
+        // Exercise 5.2: list the rooms with their member counts, sorted by name
         // tests: conformance list_rooms_and_help_answer_the_asker_only
         // tests: commands max_rooms_is_enforced
         // stub: todo!(

@@ -87,8 +87,7 @@ impl FilterChain {
     /// slow filter would then stall every task that needs the lock.
     pub async fn apply<'a>(&self, sender: &str, text: &'a str) -> Result<Cow<'a, str>, String> {
         // ANCHOR_END: apply_signature
-        // Exercise 5.3: run the filters in order, awaiting each one's future;
-        // borrow the text until a filter changes it, stop at the first Block.
+        // Exercise 5.3: run the async filters in order, borrowing the text until one changes it
         // tests: lib filter::tests::an_async_filter_is_awaited_in_order, filter::tests::each_filter_sees_the_text_the_previous_one_left, filter::tests::the_first_block_stops_the_chain
         // tests: commands a_slow_async_filter_delays_only_its_sender
         // stub: todo!(

@@ -158,18 +158,35 @@ pub fn parse_input(line: &str) -> Result<Input<'_>, CommandError> {
 }
 // ANCHOR_END: parse_input
 
-// ANCHOR: parse_command
+// ANCHOR: parse_command_head
 /// Parses what follows the `/`: a command name, then its arguments.
 fn parse_command(text: &str) -> Result<Command<'_>, CommandError> {
     let (name, args) = split_first_word(text);
     // `eq_ignore_ascii_case` compares without making a lowercase copy.
     let is = |command: &str| name.eq_ignore_ascii_case(command);
 
-    let command = if is("join") {
+    if is("nick") {
+        return Ok(Command::Nick(one_word(args, "name", NICK_USAGE)?));
+    }
+    if is("quit") {
+        return Ok(Command::Quit(replace_control_chars(args)));
+    }
+    for (command, usage) in [
+        (Command::List, LIST_USAGE),
+        (Command::Rooms, ROOMS_USAGE),
+        (Command::Help, HELP_USAGE),
+    ] {
+        if is(command.name()) {
+            no_arguments(args, usage)?;
+            return Ok(command);
+        }
+    }
+    // ANCHOR_END: parse_command_head
+    // The two commands whose arguments need the most care, and a name that is
+    // no command at all.
+    if is("join") {
         let room = one_word(args, "room name", JOIN_USAGE)?;
-        Command::Join(to_ascii_lowercase(room))
-    } else if is("nick") {
-        Command::Nick(one_word(args, "name", NICK_USAGE)?)
+        Ok(Command::Join(to_ascii_lowercase(room)))
     } else if is("kick") {
         let (user, reason) = split_first_word(args);
         if user.is_empty() {
@@ -178,30 +195,18 @@ fn parse_command(text: &str) -> Result<Command<'_>, CommandError> {
                 usage: KICK_USAGE,
             });
         }
-        Command::Kick {
+        Ok(Command::Kick {
             user,
             reason: replace_control_chars(reason),
-        }
-    } else if is("list") {
-        no_arguments(args, LIST_USAGE)?;
-        Command::List
-    } else if is("rooms") {
-        no_arguments(args, ROOMS_USAGE)?;
-        Command::Rooms
-    } else if is("help") {
-        no_arguments(args, HELP_USAGE)?;
-        Command::Help
-    } else if is("quit") {
-        Command::Quit(replace_control_chars(args))
+        })
     } else {
-        return Err(CommandError::Unknown {
+        Err(CommandError::Unknown {
             name: quoted_name(name),
-        });
-    };
-    Ok(command)
+        })
+    }
 }
-// ANCHOR_END: parse_command
 
+// ANCHOR: helpers
 /// Splits trimmed `text` into its first word and the rest, both trimmed:
 /// `"bob  too   loud"` gives `("bob", "too   loud")`.
 fn split_first_word(text: &str) -> (&str, &str) {
@@ -244,6 +249,7 @@ fn to_ascii_lowercase(text: &str) -> Cow<'_, str> {
         Cow::Borrowed(text)
     }
 }
+// ANCHOR_END: helpers
 
 // ANCHOR: replace_control_chars
 /// Replaces every control character with U+FFFD, copying only if there is one.

@@ -296,8 +296,9 @@ pub fn diff_page(root: &Path, stage: usize) -> io::Result<String> {
     let _ = writeln!(
         page,
         "Everything that changed from `{old}` to `{new}` in `Cargo.toml`, `src/` and \
-         `benches/`; the tests are left out. Lines starting with `-` are the old stage's, \
-         lines starting with `+` the new one's.\n"
+         `benches/`; the tests are left out, and so are the comment lines that only mark \
+         code for this book (anchors and exercise descriptions). Lines starting with `-` \
+         are the old stage's, lines starting with `+` the new one's.\n"
     );
     let _ = writeln!(page, "<!-- ANCHOR: stat -->");
     let _ = writeln!(page, "| file | | lines |\n|---|---|---|");
@@ -309,6 +310,42 @@ pub fn diff_page(root: &Path, stage: usize) -> io::Result<String> {
     let _ = writeln!(page, "<!-- ANCHOR_END: stat -->");
     page.push_str(&bodies);
     Ok(page)
+}
+
+/// `text` without the lines that serve the book rather than the program:
+/// anchors, and the description above each exercise's anchor. A diff should
+/// show what the stage changed, and not go stale when a marker moves.
+pub fn without_book_markers(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut keep = vec![true; lines.len()];
+    for (index, line) in lines.iter().enumerate() {
+        let trimmed = line.trim_start();
+        if !(trimmed.starts_with("// ANCHOR:") || trimmed.starts_with("// ANCHOR_END:")) {
+            continue;
+        }
+        keep[index] = false;
+        if trimmed.starts_with("// ANCHOR: exercise_") {
+            // The description runs from `// Exercise S.N:` down to the anchor.
+            let mut first = index;
+            while first > 0 && lines[first - 1].trim_start().starts_with("//") {
+                first -= 1;
+                if lines[first].trim_start().starts_with("// Exercise ") {
+                    keep[first..index].iter_mut().for_each(|kept| *kept = false);
+                    break;
+                }
+            }
+        }
+    }
+    let mut out: String = lines
+        .iter()
+        .zip(keep)
+        .filter(|(_, kept)| *kept)
+        .map(|(line, _)| format!("{line}\n"))
+        .collect();
+    if !text.ends_with('\n') {
+        out.pop();
+    }
+    out
 }
 
 /// `Cargo.toml`, `src/**` and `benches/**` of a crate, by relative path.
@@ -330,7 +367,11 @@ fn crate_files(dir: &Path) -> io::Result<std::collections::BTreeMap<PathBuf, Str
                 pending.push(path);
             } else {
                 let relative = path.strip_prefix(dir).unwrap_or(&path).to_path_buf();
-                files.insert(relative, read(&path)?);
+                let mut text = read(&path)?;
+                if path.extension().is_some_and(|ext| ext == "rs") {
+                    text = without_book_markers(&text);
+                }
+                files.insert(relative, text);
             }
         }
     }
@@ -340,6 +381,18 @@ fn crate_files(dir: &Path) -> io::Result<std::collections::BTreeMap<PathBuf, Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn diffs_leave_out_anchors_and_exercise_descriptions() {
+        let source = "fn f() -> u32 {\n    // Why: a comment that stays.\n    \
+                      // Exercise 1.1: return one,\n    // carefully.\n    \
+                      // tests: lib tests::one\n    // stub: todo!()\n    \
+                      // ANCHOR: exercise_1_1\n    1\n    // ANCHOR_END: exercise_1_1\n}\n";
+        assert_eq!(
+            without_book_markers(source),
+            "fn f() -> u32 {\n    // Why: a comment that stays.\n    1\n}\n"
+        );
+    }
 
     #[test]
     fn finds_includes_with_and_without_anchors() {
