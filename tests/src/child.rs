@@ -1,7 +1,7 @@
 //! Running a stage's real binary as a child process.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::Ordering;
@@ -183,7 +183,7 @@ impl ChildServer {
 impl Drop for ChildServer {
     fn drop(&mut self) {
         if self.group {
-            kill_group(&self.child);
+            kill_group(&mut self.child);
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -265,20 +265,25 @@ fn shell(line: &str) -> Command {
 }
 
 /// Kills the process group that `child` leads (it was started with
-/// `process_group(0)`). The shell's built-in `kill` is used, since a minimal
-/// system may have no `kill` program.
+/// `process_group(0)`). The standard library can signal one process only,
+/// so this asks the `kill` program (a shell's built-in `kill`, dash's for
+/// one, may not take a group). Without that program, only `child` dies.
 #[cfg(unix)]
-pub fn kill_group(child: &Child) {
-    let _ = Command::new("sh")
-        .args(["-c", "kill -KILL -- -\"$0\"", &child.id().to_string()])
+fn kill_group(child: &mut Child) {
+    let killed = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .status();
+        .status()
+        .is_ok_and(|status| status.success());
+    if !killed {
+        let _ = child.kill();
+    }
 }
 
 /// Kills `child` and every process it started.
 #[cfg(windows)]
-pub fn kill_group(child: &Child) {
+fn kill_group(child: &mut Child) {
     let _ = Command::new("taskkill")
         .args(["/T", "/F", "/PID", &child.id().to_string()])
         .stdout(Stdio::null())
@@ -291,43 +296,67 @@ pub fn kill_group(child: &Child) {
 /// A binary that should exit at once but serves instead is killed after
 /// twice the read timeout, and the test fails saying so: no test can hang.
 pub fn run_to_completion(binary: &str, args: &[&str]) -> Output {
-    let mut child = Command::new(binary)
-        .args(args)
+    let mut command = Command::new(binary);
+    command.args(args);
+    let limit = read_timeout() * 2;
+    let ran =
+        run_within(command, Some(limit)).unwrap_or_else(|e| panic!("cannot run {binary}: {e}"));
+    if ran.timed_out {
+        panic!(
+            "`{binary} {}` was expected to exit by itself, but it was still running \
+             after {limit:?} (killed).\n  its stdout: {:?}\n  its stderr: {:?}\n  \
+             hint: a binary should refuse a bad argument or configuration and exit, \
+             not start serving",
+            args.join(" "),
+            String::from_utf8_lossy(&ran.output.stdout),
+            String::from_utf8_lossy(&ran.output.stderr),
+        );
+    }
+    ran.output
+}
+
+/// A command run by [`run_within`].
+pub struct Ran {
+    /// How it ended, and everything it printed.
+    pub output: Output,
+    /// Whether it was still running at the time limit, and so was killed.
+    pub timed_out: bool,
+}
+
+/// Runs `command` with no input and its output captured, in a process
+/// group of its own, until it exits or `limit` has passed; then it is
+/// killed with every process it started (a `cargo test`, say, and the test
+/// binary it runs).
+pub fn run_within(mut command: Command, limit: Option<Duration>) -> io::Result<Ran> {
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {binary}: {e}"));
+        .spawn()?;
     // Read both pipes while waiting: a child whose pipe is full cannot exit.
     let stdout = read_all(child.stdout.take().expect("stdout was piped"));
     let stderr = read_all(child.stderr.take().expect("stderr was piped"));
-    let limit = read_timeout() * 2;
     let started = Instant::now();
+    let mut timed_out = false;
     let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() < limit => thread::sleep(Duration::from_millis(20)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "`{binary} {}` was expected to exit by itself, but it was still running \
-                     after {limit:?} (killed).\n  its stdout: {:?}\n  its stderr: {:?}\n  \
-                     hint: a binary should refuse a bad argument or configuration and exit, \
-                     not start serving",
-                    args.join(" "),
-                    String::from_utf8_lossy(&stdout.join().unwrap_or_default()),
-                    String::from_utf8_lossy(&stderr.join().unwrap_or_default()),
-                );
-            }
-            Err(e) => panic!("cannot wait for {binary}: {e}"),
+        if let Some(status) = child.try_wait()? {
+            break status;
         }
+        if limit.is_some_and(|limit| started.elapsed() > limit) {
+            kill_group(&mut child);
+            timed_out = true;
+            break child.wait()?;
+        }
+        thread::sleep(Duration::from_millis(20));
     };
-    Output {
+    let output = Output {
         status,
         stdout: stdout.join().unwrap_or_default(),
         stderr: stderr.join().unwrap_or_default(),
-    }
+    };
+    Ok(Ran { output, timed_out })
 }
 
 /// Reads `pipe` to its end on a thread of its own.
@@ -337,4 +366,26 @@ fn read_all(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>>
         let _ = pipe.read_to_end(&mut bytes);
         bytes
     })
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_past_its_limit_is_killed_with_what_it_started() {
+        let mut command = Command::new("sh");
+        // The background `sleep` holds standard output open: unless it dies
+        // too, reading the output would wait the whole 30 s.
+        command.args(["-c", "echo started; sleep 30 & wait"]);
+        let began = Instant::now();
+        let ran = run_within(command, Some(Duration::from_millis(300))).expect("sh runs");
+        assert!(ran.timed_out, "the command outlived its limit");
+        assert!(
+            began.elapsed() < Duration::from_secs(10),
+            "the process the command started was left running ({:?})",
+            began.elapsed()
+        );
+        assert_eq!(String::from_utf8_lossy(&ran.output.stdout), "started\n");
+    }
 }

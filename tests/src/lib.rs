@@ -25,7 +25,7 @@ mod client;
 pub mod exercise;
 mod server;
 
-pub use child::{ChildServer, kill_group, run_to_completion};
+pub use child::{ChildServer, Ran, run_to_completion, run_within};
 pub use client::{Client, Received, Tally};
 pub use server::TestServer;
 

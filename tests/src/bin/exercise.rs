@@ -17,11 +17,9 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -532,44 +530,19 @@ fn cargo_test(
     })
 }
 
-/// Runs `command` in a process group of its own, capturing its output; after
-/// `limit` the whole group (cargo and the test binary) is killed.
-fn run_captured(mut command: Command, limit: Option<Duration>) -> anyhow::Result<(bool, String)> {
-    #[cfg(unix)]
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("cannot run cargo")?;
-    let out = read_to_string(child.stdout.take().expect("piped"));
-    let err = read_to_string(child.stderr.take().expect("piped"));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if limit.is_some_and(|limit| started.elapsed() > limit) {
-            tests::kill_group(&child);
-            let _ = child.wait();
-            bail!("the tests ran for over {limit:?} and were killed: a test never ends");
-        }
-        thread::sleep(Duration::from_millis(100));
-    };
+/// Runs `command` (a `cargo test`), capturing its output; after `limit`,
+/// cargo and the test binary are killed.
+fn run_captured(command: Command, limit: Option<Duration>) -> anyhow::Result<(bool, String)> {
+    let ran = tests::run_within(command, limit).context("cannot run cargo")?;
+    if ran.timed_out {
+        bail!("the tests ran for over {limit:?} and were killed: a test never ends");
+    }
     let output = format!(
         "{}{}",
-        out.join().unwrap_or_default(),
-        err.join().unwrap_or_default()
+        String::from_utf8_lossy(&ran.output.stdout),
+        String::from_utf8_lossy(&ran.output.stderr)
     );
-    Ok((status.success(), output))
-}
-
-fn read_to_string(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
-    thread::spawn(move || {
-        let mut text = String::new();
-        let _ = pipe.read_to_string(&mut text);
-        text
-    })
+    Ok((ran.output.status.success(), output))
 }
 
 /// Copies the workspace's sources: not `target/` or `.git/`, nor the book,
