@@ -92,6 +92,10 @@ fn parse_all(buf: &[u8]) -> (usize, usize) {
                     Input::Command(Command::Join(room)) => black_box(room.as_bytes()),
                     Input::Command(Command::Nick(name)) => black_box(name.as_bytes()),
                     Input::Command(Command::Quit(goodbye)) => black_box(goodbye.as_bytes()),
+                    Input::Command(Command::Kick { user, reason }) => {
+                        black_box(user.as_bytes());
+                        black_box(reason.as_bytes())
+                    }
                     Input::Command(command) => black_box(command.name().as_bytes()),
                 };
                 parsed += 1;
@@ -116,11 +120,12 @@ fn lines(count: usize, line: impl Fn(usize) -> String) -> String {
 fn clean_lines_are_parsed_without_a_single_allocation() {
     const FRAMES: usize = 10_000;
     // Built before counting: only the parsing is measured.
-    let buf = lines(FRAMES, |i| match i % 5 {
+    let buf = lines(FRAMES, |i| match i % 6 {
         0 => format!("hello: message number {i}, with a colon"),
         1 => format!("/join room-{}", i % 10),
         2 => format!("/NICK  user{i} "),
         3 => "/list".to_owned(),
+        4 => format!("/kick user{} for shouting", i % 7),
         _ => "/quit see you tomorrow\r".to_owned(),
     });
 
