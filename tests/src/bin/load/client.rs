@@ -246,6 +246,22 @@ pub struct ClientReport {
     pub send_error: Option<String>,
 }
 
+impl ClientReport {
+    /// A report with nothing counted yet.
+    pub fn new(outcome: Outcome) -> Self {
+        ClientReport {
+            outcome,
+            delivered: 0,
+            duplicates: 0,
+            told_missed: 0,
+            unexpected: Unexpected::default(),
+            samples: Vec::new(),
+            hung_up: false,
+            send_error: None,
+        }
+    }
+}
+
 /// Each client's read buffer. Small, because ten thousand clients have one
 /// each, and big enough for about a hundred lines per read.
 const READ_BUFFER: usize = 4096;
@@ -267,16 +283,7 @@ pub async fn run(
     gate: &Semaphore,
     phase: watch::Receiver<Phase>,
 ) -> ClientReport {
-    let mut report = ClientReport {
-        outcome: Outcome::Stopped,
-        delivered: 0,
-        duplicates: 0,
-        told_missed: 0,
-        unexpected: Unexpected::default(),
-        samples: Vec::new(),
-        hung_up: false,
-        send_error: None,
-    };
+    let mut report = ClientReport::new(Outcome::Stopped);
     let room = plan.room_of(index);
     let mut watcher = phase.clone();
     let handshake = tokio::select! {
@@ -642,16 +649,7 @@ mod tests {
     use super::*;
 
     fn report() -> ClientReport {
-        ClientReport {
-            outcome: Outcome::Registered,
-            delivered: 0,
-            duplicates: 0,
-            told_missed: 0,
-            unexpected: Unexpected::default(),
-            samples: Vec::new(),
-            hung_up: false,
-            send_error: None,
-        }
+        ClientReport::new(Outcome::Registered)
     }
 
     #[test]

@@ -439,15 +439,8 @@ mod tests {
 
     #[test]
     fn failures_are_counted_by_kind() {
-        let failed = |why: &str| ClientReport {
-            outcome: Outcome::Failed(client::Failure::Connect(why.to_owned())),
-            delivered: 0,
-            duplicates: 0,
-            told_missed: 0,
-            unexpected: Unexpected::default(),
-            samples: Vec::new(),
-            hung_up: false,
-            send_error: None,
+        let failed = |why: &str| {
+            ClientReport::new(Outcome::Failed(client::Failure::Connect(why.to_owned())))
         };
         let totals = Totals::add_up(vec![failed("refused"), failed("reset")]);
         assert_eq!(
