@@ -42,10 +42,21 @@ fn start() -> TestServer {
 /// Connects `name` and answers the name prompt.
 fn join(server: &TestServer, name: &str) -> Client {
     let mut client = server.connect(name);
+    client.skip_blocks(replay_header);
     client.expect("welcome! what is your name?");
     client.send(name);
     client.expect(&format!("welcome, {name}! you are in #lobby"));
     client
+}
+
+/// Skips the header of a history replay, and only the header. A message
+/// sent just as a newcomer joins may reach it in the replay rather than live:
+/// the server records a message before it sends it, and the newcomer reads
+/// the history just after it has subscribed (and skips the live copy). The
+/// lines arrive in the same order either way; these tests are not about the
+/// history (production.rs is).
+fn replay_header(line: &str) -> Option<usize> {
+    (line.starts_with("* the last ") && line.ends_with(':')).then_some(0)
 }
 
 /// Moves `client` to `room` with `/join`, skipping notices still unread.
