@@ -1,27 +1,56 @@
 //! Exercises: regions of the stage sources that a learner writes again.
 //!
-//! An exercise is marked in the real code, so the learner works in the real
-//! crate and the book shows the real solution. The comment lines directly
-//! above `// ANCHOR: exercise_<stage>_<n>` describe it:
+//! The learner works in the real crate, and the book shows the real
+//! solution. The book is also the one place an exercise is described: a
+//! section of any page under `book/src/` whose heading is
+//! `### Exercise S.N: title`. The code keeps only the anchors around the
+//! solution (and at most one comment naming the exercise).
 //!
-//! ```text
-//! // Exercise 6.1: refill the token bucket, then take a token
-//! // tests: lib rate::tests::a_burst_then_the_rate
-//! // tests: production a_client_over_the_rate_limit_is_told_once_and_its_extra_lines_dropped
-//! // stub: todo!("exercise 6.1: {} tokens, {}/s up to {}", self.tokens, self.rate, self.burst)
-//! // ANCHOR: exercise_6_1
-//! …the reference solution…
-//! // ANCHOR_END: exercise_6_1
+//! ````text
+//! ### Exercise 6.1: refill the token bucket, then take a token
+//!
+//! …what to write, in prose…
+//!
+//! You start from this stub:
+//!
+//! ```rust,ignore
+//! todo!("exercise 6.1")
 //! ```
 //!
-//! `tests:` names a test target (`lib` for unit tests, otherwise a file of the
-//! stage's `tests/` directory) and the tests in it that check the exercise;
-//! `stub:` lines replace the solution when the learner starts the exercise.
+//! The tests that check it:
+//!
+//! - `lib rate::tests::a_burst_then_the_rate`
+//! - `production a_client_over_the_rate_limit_is_told_once`: prose may follow
+//!
+//! <details>
+//! <summary>Hint 1 for exercise 6.1</summary>
+//! …
+//! </details>
+//!
+//! <details>
+//! <summary>Solution for exercise 6.1</summary>
+//!
+//! ```rust
+//! {{#include ../../stage6-shutdown/src/rate.rs:exercise_6_1}}
+//! ```
+//!
+//! </details>
+//! ````
+//!
+//! The stub block replaces the solution when the learner starts the
+//! exercise. Each test is `target name`: the target is `lib` for the crate's
+//! unit tests, otherwise a file of the stage's `tests/` directory, and the
+//! name is the test's as `cargo test` prints it. The solution's include names
+//! the file and the anchor `exercise_S_N` around the reference code. The
+//! section ends at the next heading of its level or above. A section that
+//! breaks these rules is an error that names the page and the line.
 
 use std::fmt;
 use std::fs;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
+
+use crate::book;
 
 /// One test that checks an exercise.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,13 +69,19 @@ impl fmt::Display for TestRef {
     }
 }
 
-/// One exercise, as marked in a stage's sources.
+/// One exercise, as its section in the book describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exercise {
-    /// `S.N`: stage S, exercise N of its chapter.
+    /// `S.N`: stage S, exercise N.
     pub id: String,
-    /// What the learner is asked to do, in one line.
+    /// What the learner is asked to do, in one line (markdown).
     pub title: String,
+    /// The page that describes it, relative to the workspace root.
+    pub page: PathBuf,
+    /// The 1-based line of its `### Exercise` heading.
+    pub line: usize,
+    /// The 1-based line of the opening fence of its stub block.
+    pub stub_line: usize,
     /// The stage's package, e.g. `stage4-commands`.
     pub package: String,
     /// The source file, relative to the workspace root.
@@ -55,8 +90,10 @@ pub struct Exercise {
     pub anchor: String,
     /// The tests that must fail on the stub and pass on the solution.
     pub tests: Vec<TestRef>,
-    /// The code that replaces the solution, without indentation.
+    /// The code that replaces the solution, without the region's indentation.
     pub stub: Vec<String>,
+    /// The hints, in order: hint 1 first.
+    pub hints: Vec<String>,
 }
 
 impl Exercise {
@@ -65,21 +102,29 @@ impl Exercise {
         self.id.split('.').next().unwrap_or_default()
     }
 
+    /// Where the section is, as `book/src/page.md:line`.
+    pub fn place(&self) -> String {
+        format!("{}:{}", shown(&self.page), self.line)
+    }
+
     /// The stub as it goes into `text`: indented like the exercise's anchor.
-    pub fn stub_in(&self, text: &str) -> Result<Vec<String>, MarkerError> {
+    pub fn stub_in(&self, text: &str) -> Result<Vec<String>, ExerciseError> {
         let lines: Vec<&str> = text.lines().collect();
         let anchor_line = lines[region(&lines, &self.anchor)?.start - 1];
         let indent = &anchor_line[..anchor_line.len() - anchor_line.trim_start().len()];
         Ok(self
             .stub
             .iter()
-            .map(|line| format!("{indent}{line}"))
+            .map(|line| match line.is_empty() {
+                true => String::new(),
+                false => format!("{indent}{line}"),
+            })
             .collect())
     }
 
     /// Whether `text` holds this exercise's stub. Only the characters count,
     /// not the whitespace: an editor that formats on save keeps it a stub.
-    pub fn is_stubbed(&self, text: &str) -> Result<bool, MarkerError> {
+    pub fn is_stubbed(&self, text: &str) -> Result<bool, ExerciseError> {
         let squeeze = |lines: &[String]| -> String {
             lines
                 .concat()
@@ -91,53 +136,75 @@ impl Exercise {
     }
 }
 
-/// What went wrong while reading the markers.
+/// What is wrong with an exercise's section or its source file.
 #[derive(Debug)]
-pub struct MarkerError(pub String);
+pub struct ExerciseError(pub String);
 
-impl fmt::Display for MarkerError {
+impl fmt::Display for ExerciseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-impl std::error::Error for MarkerError {}
+impl std::error::Error for ExerciseError {}
 
-fn io_error(path: &Path) -> impl FnOnce(io::Error) -> MarkerError + '_ {
-    move |error| MarkerError(format!("{}: {error}", path.display()))
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> ExerciseError + '_ {
+    move |error| ExerciseError(format!("{}: {error}", path.display()))
 }
 
-/// Every exercise marked in the sources of the stages under `root`, in
-/// order of their ids.
-pub fn find_all(root: &Path) -> Result<Vec<Exercise>, MarkerError> {
+fn shown(path: &Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}
+
+/// Every exercise described in the book under `root`, in order of their
+/// ids, each checked against its source file: the file exists and marks
+/// the solution with its anchor.
+pub fn find_all(root: &Path) -> Result<Vec<Exercise>, ExerciseError> {
     let mut exercises = Vec::new();
-    for package in stage_packages(root)? {
-        for file in rust_files(&root.join(&package).join("src"))? {
-            let text = fs::read_to_string(&file).map_err(io_error(&file))?;
-            let relative = file.strip_prefix(root).unwrap_or(&file).to_path_buf();
-            exercises.extend(parse_markers(&package, &relative, &text)?);
-        }
+    for page in markdown_files(&root.join("book").join("src"))? {
+        let text = fs::read_to_string(&page).map_err(io_error(&page))?;
+        let relative = page.strip_prefix(root).unwrap_or(&page);
+        exercises.extend(parse_page(relative, &text)?);
     }
     exercises.sort_by_key(|exercise| sort_key(&exercise.id));
     for pair in exercises.windows(2) {
         if pair[0].id == pair[1].id {
-            return Err(MarkerError(format!(
-                "exercise {} is marked twice: in {} and {}",
+            return Err(ExerciseError(format!(
+                "exercise {} is described twice: at {} and at {}",
                 pair[0].id,
-                pair[0].file.display(),
-                pair[1].file.display()
+                pair[0].place(),
+                pair[1].place()
             )));
         }
+    }
+    for exercise in &exercises {
+        let path = root.join(&exercise.file);
+        let text = fs::read_to_string(&path).map_err(|error| {
+            ExerciseError(format!(
+                "{}: exercise {}: its solution is in {}, which cannot be read: {error}",
+                exercise.place(),
+                exercise.id,
+                shown(&exercise.file)
+            ))
+        })?;
+        current_region(&text, &exercise.anchor).map_err(|error| {
+            ExerciseError(format!(
+                "{}: exercise {}: {} has {error}",
+                exercise.place(),
+                exercise.id,
+                shown(&exercise.file)
+            ))
+        })?;
     }
     Ok(exercises)
 }
 
 /// Finds the exercise with this id.
-pub fn find(root: &Path, id: &str) -> Result<Exercise, MarkerError> {
+pub fn find(root: &Path, id: &str) -> Result<Exercise, ExerciseError> {
     find_all(root)?
         .into_iter()
         .find(|exercise| exercise.id == id)
-        .ok_or_else(|| MarkerError(format!("there is no exercise {id} (try `list`)")))
+        .ok_or_else(|| ExerciseError(format!("there is no exercise {id} (try `list`)")))
 }
 
 /// The exercise that `test` (a test's name as libtest gives it to its
@@ -163,20 +230,9 @@ fn sort_key(id: &str) -> (u32, u32) {
     )
 }
 
-/// The workspace members named `stageN-…`.
-fn stage_packages(root: &Path) -> Result<Vec<String>, MarkerError> {
-    let mut packages: Vec<String> = fs::read_dir(root)
-        .map_err(io_error(root))?
-        .filter_map(Result::ok)
-        .filter(|entry| entry.path().join("Cargo.toml").is_file())
-        .filter_map(|entry| entry.file_name().into_string().ok())
-        .filter(|name| name.starts_with("stage"))
-        .collect();
-    packages.sort();
-    Ok(packages)
-}
-
-fn rust_files(dir: &Path) -> Result<Vec<PathBuf>, MarkerError> {
+/// Every `.md` file under `dir`, sorted: the book may put an exercise on
+/// any page.
+fn markdown_files(dir: &Path) -> Result<Vec<PathBuf>, ExerciseError> {
     let mut files = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(dir) = pending.pop() {
@@ -184,7 +240,7 @@ fn rust_files(dir: &Path) -> Result<Vec<PathBuf>, MarkerError> {
             let path = entry.map_err(io_error(&dir))?.path();
             if path.is_dir() {
                 pending.push(path);
-            } else if path.extension().is_some_and(|ext| ext == "rs") {
+            } else if path.extension().is_some_and(|ext| ext == "md") {
                 files.push(path);
             }
         }
@@ -193,103 +249,354 @@ fn rust_files(dir: &Path) -> Result<Vec<PathBuf>, MarkerError> {
     Ok(files)
 }
 
-/// The exercises marked in one file.
-pub fn parse_markers(package: &str, file: &Path, text: &str) -> Result<Vec<Exercise>, MarkerError> {
+/// A markdown heading outside code blocks: its level and its text.
+fn heading(line: &str) -> Option<(usize, &str)> {
+    let level = line.bytes().take_while(|&b| b == b'#').count();
+    let text = line[level..].strip_prefix(' ')?;
+    (1..=6).contains(&level).then(|| (level, text.trim()))
+}
+
+/// The exercises described on one page. `page` is the page's path relative
+/// to the workspace root; the solution's include is resolved from it.
+pub fn parse_page(page: &Path, text: &str) -> Result<Vec<Exercise>, ExerciseError> {
     let lines: Vec<&str> = text.lines().collect();
+    // Which lines are inside a fenced code block, fences included: a `#`
+    // there is a shell comment, not a heading.
+    let mut in_code = vec![false; lines.len()];
+    for block in book::code_blocks(text) {
+        let end = match block.closed {
+            true => block.line + block.body.len() + 1,
+            false => lines.len(),
+        };
+        in_code[block.line - 1..end]
+            .iter_mut()
+            .for_each(|c| *c = true);
+    }
+    let headings: Vec<(usize, usize, &str)> = (0..lines.len())
+        .filter(|&index| !in_code[index])
+        .filter_map(|index| heading(lines[index]).map(|(level, text)| (index, level, text)))
+        .collect();
     let mut exercises = Vec::new();
-    for (index, line) in lines.iter().enumerate() {
-        let Some(anchor) = line.trim().strip_prefix("// ANCHOR: ") else {
+    for (at, &(index, level, text)) in headings.iter().enumerate() {
+        if !text.starts_with("Exercise ") {
             continue;
+        }
+        let place = Place { page, line: index };
+        let (id, title) = parse_heading(level, text).map_err(|what| place.error("", &what))?;
+        let end = headings[at + 1..]
+            .iter()
+            .find(|&&(_, next_level, _)| next_level <= level)
+            .map_or(lines.len(), |&(next, _, _)| next);
+        let section = Section {
+            page,
+            id: &id,
+            lines: &lines,
+            in_code: &in_code,
+            range: index + 1..end,
+            text,
         };
-        let Some(suffix) = anchor.strip_prefix("exercise_") else {
-            continue;
-        };
-        let at = |what: &str| {
-            MarkerError(format!(
-                "{}:{}: exercise anchor `{anchor}`: {what}",
-                file.display(),
-                index + 1
-            ))
-        };
-        let id = suffix.replacen('_', ".", 1);
-        let numbers: Vec<&str> = suffix.split('_').collect();
-        let numeric = numbers.len() == 2
-            && numbers
-                .iter()
-                .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-        if !numeric {
-            return Err(at("an exercise anchor is `exercise_S_N`, two numbers"));
-        }
-        if !package.starts_with(&format!("stage{}-", numbers[0])) {
-            return Err(at(&format!(
-                "exercise {id} belongs to stage {}, not to {package}",
-                numbers[0]
-            )));
-        }
-        let mut header = index;
-        while header > 0 && lines[header - 1].trim_start().starts_with("// ") {
-            header -= 1;
-        }
-        let (mut title, mut tests, mut stub) = (None, Vec::new(), Vec::new());
-        for comment in &lines[header..index] {
-            let comment = comment.trim_start().trim_start_matches("// ");
-            if let Some(rest) = comment.strip_prefix(&format!("Exercise {id}: ")) {
-                title = Some(rest.trim().to_owned());
-            } else if let Some(rest) = comment.strip_prefix("tests: ") {
-                let (target, paths) = rest
-                    .trim()
-                    .split_once(' ')
-                    .ok_or_else(|| at("a `tests:` line needs a target and test names"))?;
-                for name in paths.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                    tests.push(TestRef {
-                        target: target.to_owned(),
-                        name: name.to_owned(),
-                    });
-                }
-            } else if let Some(rest) = comment.strip_prefix("stub:") {
-                // `// stub:` alone is a blank line of the stub.
-                stub.push(rest.strip_prefix(' ').unwrap_or(rest).to_owned());
-            } else if let Some(title) = title
-                .as_mut()
-                .filter(|_| tests.is_empty() && stub.is_empty())
-            {
-                // A title may go on over several comment lines.
-                title.push(' ');
-                title.push_str(comment.trim());
-            }
-        }
-        let title = title.ok_or_else(|| at(&format!("no `// Exercise {id}: …` line above it")))?;
-        if tests.is_empty() {
-            return Err(at("no `// tests: <target> <name>` line above it"));
-        }
-        if stub.is_empty() {
-            return Err(at("no `// stub: …` line above it"));
-        }
-        region(&lines, anchor).map_err(|e| at(&e.0))?;
-        exercises.push(Exercise {
-            id,
-            title,
-            package: package.to_owned(),
-            file: file.to_path_buf(),
-            anchor: anchor.to_owned(),
-            tests,
-            stub,
-        });
+        exercises.push(section.parse(title)?);
     }
     Ok(exercises)
 }
 
+/// `Exercise S.N: title` at level 3 gives `S.N` and the title.
+fn parse_heading(level: usize, text: &str) -> Result<(String, String), String> {
+    let expected = "an exercise's heading is `### Exercise S.N: title`";
+    let (id, title) = text
+        .strip_prefix("Exercise ")
+        .and_then(|rest| rest.split_once(": "))
+        .ok_or_else(|| format!("{expected}, not `{text}`"))?;
+    let numbers: Vec<&str> = id.split('.').collect();
+    let numeric = numbers.len() == 2
+        && numbers
+            .iter()
+            .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    if !numeric || title.trim().is_empty() {
+        return Err(format!("{expected}, two numbers and a title; not `{text}`"));
+    }
+    if level != 3 {
+        return Err(format!("{expected}, a level-3 heading (`###`)"));
+    }
+    Ok((id.to_owned(), title.trim().to_owned()))
+}
+
+/// A line of a page, for error messages.
+struct Place<'a> {
+    page: &'a Path,
+    /// 0-based.
+    line: usize,
+}
+
+impl Place<'_> {
+    fn error(&self, id: &str, what: &str) -> ExerciseError {
+        let about = match id {
+            "" => String::new(),
+            id => format!(" exercise {id}:"),
+        };
+        ExerciseError(format!(
+            "{}:{}:{about} {what}",
+            shown(self.page),
+            self.line + 1
+        ))
+    }
+}
+
+/// The lines of one `### Exercise` section.
+struct Section<'a> {
+    page: &'a Path,
+    id: &'a str,
+    lines: &'a [&'a str],
+    in_code: &'a [bool],
+    /// 0-based indices of the lines after the heading, up to the next one.
+    range: std::ops::Range<usize>,
+    /// The heading's text, for the error about a missing part.
+    text: &'a str,
+}
+
+/// The line that introduces the stub block.
+const STUB_INTRO: &str = "You start from this stub:";
+/// The line that introduces the list of tests.
+const TESTS_INTRO: &str = "The tests that check it:";
+
+impl Section<'_> {
+    fn error(&self, index: usize, what: &str) -> ExerciseError {
+        Place {
+            page: self.page,
+            line: index,
+        }
+        .error(self.id, what)
+    }
+
+    /// The one line of prose (not code) that is `wanted`, trimmed.
+    fn intro(&self, wanted: &str, what: &str) -> Result<usize, ExerciseError> {
+        let found: Vec<usize> = self
+            .range
+            .clone()
+            .filter(|&index| !self.in_code[index] && self.lines[index].trim() == wanted)
+            .collect();
+        match found[..] {
+            [index] => Ok(index),
+            [] => Err(self.error(
+                self.range.start - 1,
+                &format!(
+                    "the section `{}` has no line `{wanted}` followed by {what}",
+                    self.text
+                ),
+            )),
+            [_, second, ..] => Err(self.error(second, &format!("a second `{wanted}`"))),
+        }
+    }
+
+    /// The first line after `index` that is not blank.
+    fn next_filled(&self, index: usize) -> Option<usize> {
+        (index + 1..self.range.end).find(|&next| !self.lines[next].trim().is_empty())
+    }
+
+    fn parse(&self, title: String) -> Result<Exercise, ExerciseError> {
+        let (stub_line, stub) = self.stub()?;
+        let tests = self.tests()?;
+        let hints = self.hints()?;
+        let (file, anchor) = self.solution()?;
+        Ok(Exercise {
+            id: self.id.to_owned(),
+            title,
+            page: self.page.to_path_buf(),
+            // The section starts on the line after its heading: the
+            // heading's 1-based number.
+            line: self.range.start,
+            stub_line: stub_line + 1,
+            package: package_of(&file),
+            file,
+            anchor,
+            tests,
+            stub,
+            hints,
+        })
+    }
+
+    /// `You start from this stub:`, then a ```` ```rust,ignore ```` block.
+    fn stub(&self) -> Result<(usize, Vec<String>), ExerciseError> {
+        let what = "a ```rust,ignore block";
+        let intro = self.intro(STUB_INTRO, what)?;
+        let fence = self
+            .next_filled(intro)
+            .filter(|&next| self.in_code[next])
+            .ok_or_else(|| {
+                self.error(intro, &format!("`{STUB_INTRO}` must be followed by {what}"))
+            })?;
+        let block = book::code_blocks(&self.lines[fence..].join("\n"))
+            .into_iter()
+            .next()
+            .filter(|block| block.info.replace(' ', "") == "rust,ignore" && block.closed)
+            .ok_or_else(|| {
+                self.error(fence, &format!("the stub must be {what}, closed with ```"))
+            })?;
+        if block.body.iter().all(|line| line.trim().is_empty()) {
+            return Err(self.error(fence, "the stub block is empty"));
+        }
+        Ok((fence, block.body))
+    }
+
+    /// `The tests that check it:`, then a list of `` - `target name` ``.
+    fn tests(&self) -> Result<Vec<TestRef>, ExerciseError> {
+        let what = "a list of `target name` items";
+        let intro = self.intro(TESTS_INTRO, what)?;
+        let mut tests = Vec::new();
+        let mut next = self.next_filled(intro);
+        while let Some(index) = next {
+            let line = self.lines[index];
+            let Some(item) = line.strip_prefix("- ") else {
+                break;
+            };
+            let test = parse_test(item).map_err(|why| self.error(index, &why))?;
+            tests.push(test);
+            // An item may go on over indented lines.
+            next = (index + 1..self.range.end)
+                .find(|&n| !self.lines[n].starts_with(' '))
+                .filter(|&n| !self.lines[n].trim().is_empty());
+        }
+        if tests.is_empty() {
+            return Err(self.error(
+                intro,
+                &format!("`{TESTS_INTRO}` must be followed by {what}"),
+            ));
+        }
+        Ok(tests)
+    }
+
+    /// The `<details>` blocks summarised `Hint N for exercise S.N`, which
+    /// must be this exercise's and numbered 1, 2, 3… in order.
+    fn hints(&self) -> Result<Vec<String>, ExerciseError> {
+        let mut hints = Vec::new();
+        for index in self.range.clone().filter(|&index| !self.in_code[index]) {
+            let Some(hint) = summary(self.lines[index]).and_then(|s| s.strip_prefix("Hint "))
+            else {
+                continue;
+            };
+            let expected = format!("Hint {} for exercise {}", hints.len() + 1, self.id);
+            if format!("Hint {hint}") != expected {
+                return Err(self.error(
+                    index,
+                    &format!("this summary should be `<summary>{expected}</summary>`"),
+                ));
+            }
+            let body: Vec<&str> = self.lines[index + 1..self.range.end]
+                .iter()
+                .copied()
+                .take_while(|line| line.trim() != "</details>")
+                .collect();
+            hints.push(body.join("\n").trim().to_owned());
+        }
+        Ok(hints)
+    }
+
+    /// The file and anchor of the include in `Solution for exercise S.N`.
+    fn solution(&self) -> Result<(PathBuf, String), ExerciseError> {
+        let expected = format!("Solution for exercise {}", self.id);
+        let anchor = format!("exercise_{}", self.id.replace('.', "_"));
+        let what = format!("a `<details>` block with `{{{{#include …:{anchor}}}}}`");
+        let summary_line = self.intro(&format!("<summary>{expected}</summary>"), &what)?;
+        let body_end = (summary_line..self.range.end)
+            .find(|&index| self.lines[index].trim() == "</details>")
+            .unwrap_or(self.range.end);
+        let include = book::includes(&self.lines[summary_line..body_end].join("\n"))
+            .into_iter()
+            .find(|include| include.selector.as_deref() == Some(anchor.as_str()))
+            .ok_or_else(|| {
+                self.error(
+                    summary_line,
+                    &format!("the solution must show the code with `{{{{#include …:{anchor}}}}}`"),
+                )
+            })?;
+        let at = summary_line + include.line - 1;
+        let page_dir = self.page.parent().unwrap_or(Path::new(""));
+        let file = normalize(&page_dir.join(&include.path)).ok_or_else(|| {
+            self.error(at, &format!("`{}` is outside the workspace", include.path))
+        })?;
+        let package = package_of(&file);
+        let stage = self.id.split('.').next().unwrap_or_default();
+        if !package.starts_with(&format!("stage{stage}-")) {
+            return Err(self.error(
+                at,
+                &format!(
+                    "the solution of a stage {stage} exercise is in `stage{stage}-…`, \
+                     not in `{}`",
+                    shown(&file)
+                ),
+            ));
+        }
+        Ok((file, anchor))
+    }
+}
+
+/// The first component of a path relative to the workspace root.
+fn package_of(file: &Path) -> String {
+    file.components()
+        .next()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// `` `target name` `` and any prose after it.
+fn parse_test(item: &str) -> Result<TestRef, String> {
+    let expected = "each item of the list starts with a test in backticks, `target name`: \
+                    the target is `lib` or a file of the stage's `tests/`";
+    let inner = item
+        .trim()
+        .strip_prefix('`')
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(inner, _)| inner)
+        .ok_or_else(|| expected.to_owned())?;
+    let words: Vec<&str> = inner.split_whitespace().collect();
+    let word = |w: &str, extra: &[char]| {
+        !w.is_empty()
+            && w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || extra.contains(&c))
+    };
+    match words[..] {
+        [target, name] if word(target, &['-']) && word(name, &[':']) => Ok(TestRef {
+            target: target.to_owned(),
+            name: name.to_owned(),
+        }),
+        _ => Err(format!("{expected}; not `{inner}`")),
+    }
+}
+
+/// The text of a `<summary>…</summary>` line.
+fn summary(line: &str) -> Option<&str> {
+    line.trim()
+        .strip_prefix("<summary>")
+        .and_then(|s| s.strip_suffix("</summary>"))
+}
+
+/// `path` without `.` and `..`, if it stays inside the workspace.
+fn normalize(path: &Path) -> Option<PathBuf> {
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(part) => parts.push(part),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                parts.pop()?;
+            }
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(parts.iter().collect())
+}
+
 /// The lines strictly between `// ANCHOR: anchor` and its end, as indices.
-fn region(lines: &[&str], anchor: &str) -> Result<std::ops::Range<usize>, MarkerError> {
+fn region(lines: &[&str], anchor: &str) -> Result<std::ops::Range<usize>, ExerciseError> {
     let start = lines
         .iter()
         .position(|line| line.trim() == format!("// ANCHOR: {anchor}"))
-        .ok_or_else(|| MarkerError(format!("no `// ANCHOR: {anchor}`")))?;
+        .ok_or_else(|| ExerciseError(format!("no `// ANCHOR: {anchor}`")))?;
     let end = lines[start..]
         .iter()
         .position(|line| line.trim() == format!("// ANCHOR_END: {anchor}"))
         .map(|offset| start + offset)
-        .ok_or_else(|| MarkerError(format!("no `// ANCHOR_END: {anchor}` after it")))?;
+        .ok_or_else(|| ExerciseError(format!("no `// ANCHOR_END: {anchor}` after it")))?;
     Ok(start + 1..end)
 }
 
@@ -299,7 +606,7 @@ pub fn replace_region(
     text: &str,
     anchor: &str,
     replacement: &[String],
-) -> Result<(String, Vec<String>), MarkerError> {
+) -> Result<(String, Vec<String>), ExerciseError> {
     let lines: Vec<&str> = text.lines().collect();
     let range = region(&lines, anchor)?;
     let replaced = current_region(text, anchor)?;
@@ -317,7 +624,7 @@ pub fn replace_region(
 }
 
 /// The lines of the exercise's region in `text` as they are now.
-pub fn current_region(text: &str, anchor: &str) -> Result<Vec<String>, MarkerError> {
+pub fn current_region(text: &str, anchor: &str) -> Result<Vec<String>, ExerciseError> {
     let lines: Vec<&str> = text.lines().collect();
     let range = region(&lines, anchor)?;
     Ok(lines[range].iter().map(|line| line.to_string()).collect())
@@ -327,13 +634,61 @@ pub fn current_region(text: &str, anchor: &str) -> Result<Vec<String>, MarkerErr
 mod tests {
     use super::*;
 
+    const PAGE: &str = "\
+# Stage 6
+
+## Your job
+
+```sh
+# a shell comment is no heading
+cargo exercise start 6.1
+```
+
+### Exercise 6.1: refill the bucket, then take a token
+
+Write `try_take`.
+
+You start from this stub:
+
+```rust,ignore
+todo!(\"exercise 6.1: {self:?}\")
+```
+
+The tests that check it:
+
+- `lib rate::tests::a_burst`
+- `lib rate::tests::a_pause`: a unit test,
+  whose explanation goes on
+- `production told_and_slowed`
+
+<details>
+<summary>Hint 1 for exercise 6.1</summary>
+
+Start small.
+
+</details>
+
+<details>
+<summary>Hint 2 for exercise 6.1</summary>
+
+Then grow.
+</details>
+
+<details>
+<summary>Solution for exercise 6.1</summary>
+
+```rust
+{{#include ../../stage6-shutdown/src/rate.rs:exercise_6_1}}
+```
+
+</details>
+
+## Pitfalls
+";
+
     const SOURCE: &str = "\
 fn take(&mut self) -> bool {
-    // Exercise 6.1: refill the bucket,
-    // then take a token.
-    // tests: lib rate::tests::a_burst, rate::tests::a_pause
-    // tests: production told_and_slowed
-    // stub: todo!(\"exercise 6.1: {self:?}\")
+    // Exercise 6.1: see \"Your job\" in chapter 6.
     // ANCHOR: exercise_6_1
     let now = 1;
     now > 0
@@ -341,19 +696,35 @@ fn take(&mut self) -> bool {
 }
 ";
 
+    fn parse(page: &str) -> Result<Vec<Exercise>, ExerciseError> {
+        parse_page(Path::new("book/src/stage6.md"), page)
+    }
+
     fn parsed() -> Exercise {
-        let mut all = parse_markers("stage6-shutdown", Path::new("src/rate.rs"), SOURCE)
-            .expect("the markers are well-formed");
-        assert_eq!(all.len(), 1, "one exercise is marked");
+        let mut all = parse(PAGE).expect("the section is well-formed");
+        assert_eq!(all.len(), 1, "one exercise is described");
         all.remove(0)
     }
 
+    /// The error for `PAGE` with `from` replaced by `to`.
+    fn error_with(from: &str, to: &str) -> String {
+        assert!(PAGE.contains(from), "the page has {from:?}");
+        parse(&PAGE.replacen(from, to, 1))
+            .expect_err("the section is malformed")
+            .0
+    }
+
     #[test]
-    fn reads_every_part_of_the_markers() {
+    fn reads_every_part_of_the_section() {
         let exercise = parsed();
         assert_eq!(exercise.id, "6.1");
         assert_eq!(exercise.stage(), "6");
-        assert_eq!(exercise.title, "refill the bucket, then take a token.");
+        assert_eq!(exercise.title, "refill the bucket, then take a token");
+        assert_eq!(exercise.place(), "book/src/stage6.md:10");
+        assert_eq!(exercise.stub_line, 16);
+        assert_eq!(exercise.package, "stage6-shutdown");
+        assert_eq!(exercise.file, Path::new("stage6-shutdown/src/rate.rs"));
+        assert_eq!(exercise.anchor, "exercise_6_1");
         let tests: Vec<String> = exercise.tests.iter().map(|t| t.to_string()).collect();
         assert_eq!(
             tests,
@@ -364,6 +735,14 @@ fn take(&mut self) -> bool {
             ]
         );
         assert_eq!(exercise.stub, ["todo!(\"exercise 6.1: {self:?}\")"]);
+        assert_eq!(exercise.hints, ["Start small.", "Then grow."]);
+    }
+
+    #[test]
+    fn an_exercise_on_a_deeper_page_finds_its_file() {
+        let page = PAGE.replace("../../stage6", "../../../stage6");
+        let all = parse_page(Path::new("book/src/exercises/rate.md"), &page).expect("well-formed");
+        assert_eq!(all[0].file, Path::new("stage6-shutdown/src/rate.rs"));
     }
 
     #[test]
@@ -386,7 +765,9 @@ fn take(&mut self) -> bool {
     #[test]
     fn a_crlf_file_keeps_its_line_endings() {
         let crlf = SOURCE.replace('\n', "\r\n");
-        let exercise = parsed();
+        let exercise =
+            parse(&PAGE.replace('\n', "\r\n")).expect("a CRLF page reads the same")[0].clone();
+        assert_eq!(exercise, parsed());
         let stub = exercise.stub_in(&crlf).expect("the region exists");
         let (stubbed, reference) =
             replace_region(&crlf, &exercise.anchor, &stub).expect("the region exists");
@@ -413,27 +794,40 @@ fn take(&mut self) -> bool {
     }
 
     #[test]
-    fn an_anchor_that_is_not_two_numbers_is_an_error() {
-        let source = SOURCE.replace("exercise_6_1", "exercise_six");
-        let error = parse_markers("stage6-shutdown", Path::new("src/rate.rs"), &source)
-            .expect_err("the id must be S_N");
-        assert!(error.0.contains("two numbers"), "{error}");
-        let error = parse_markers("stage5-async", Path::new("src/rate.rs"), SOURCE)
-            .expect_err("exercise 6.1 is not stage 5's");
-        assert!(error.0.contains("belongs to stage 6"), "{error}");
+    fn a_malformed_heading_is_an_error_at_its_line() {
+        let error = error_with("Exercise 6.1:", "Exercise six:");
+        assert!(error.starts_with("book/src/stage6.md:10:"), "{error}");
+        assert!(error.contains("two numbers"), "{error}");
+        let error = error_with("### Exercise", "#### Exercise");
+        assert!(error.contains("level-3"), "{error}");
     }
 
     #[test]
-    fn a_marker_without_tests_is_an_error() {
-        let source = SOURCE
-            .replace(
-                "    // tests: lib rate::tests::a_burst, rate::tests::a_pause\n",
-                "",
-            )
-            .replace("    // tests: production told_and_slowed\n", "");
-        let error = parse_markers("stage6-shutdown", Path::new("src/rate.rs"), &source)
-            .expect_err("tests are required");
-        assert!(error.0.contains("src/rate.rs:5"), "{error}");
-        assert!(error.0.contains("no `// tests:"), "{error}");
+    fn each_missing_or_malformed_part_is_named_with_its_line() {
+        let error = error_with("The tests that check it:", "The tests:");
+        assert!(
+            error.starts_with("book/src/stage6.md:10: exercise 6.1:"),
+            "{error}"
+        );
+        assert!(error.contains("The tests that check it:"), "{error}");
+        let error = error_with(
+            "- `production told_and_slowed`",
+            "- production told_and_slowed",
+        );
+        assert!(error.starts_with("book/src/stage6.md:25:"), "{error}");
+        assert!(error.contains("target name"), "{error}");
+        let error = error_with("```rust,ignore", "```rust");
+        assert!(error.starts_with("book/src/stage6.md:16:"), "{error}");
+        assert!(error.contains("rust,ignore"), "{error}");
+        let error = error_with("You start from this stub:", "The stub:");
+        assert!(error.contains("You start from this stub:"), "{error}");
+        let error = error_with("Hint 2 for exercise 6.1", "Hint 3 for exercise 6.1");
+        assert!(error.starts_with("book/src/stage6.md:35:"), "{error}");
+        assert!(error.contains("Hint 2 for exercise 6.1"), "{error}");
+        let error = error_with(":exercise_6_1}}", ":solution}}");
+        assert!(error.contains("{{#include …:exercise_6_1}}"), "{error}");
+        let error = error_with("../../stage6-shutdown", "../../stage5-async");
+        assert!(error.starts_with("book/src/stage6.md:44:"), "{error}");
+        assert!(error.contains("stage 6"), "{error}");
     }
 }
