@@ -382,55 +382,95 @@ fn verify(root: &Path, exercises: &[Exercise]) -> anyhow::Result<()> {
     println!("copying the workspace to {}", copy.0.display());
     copy_tree(root, &copy.0)?;
     put_back_references(root, &copy.0, exercises)?;
-    let target_dir = scratch.join("target");
-
-    let mut problems = Vec::new();
-    // The reference first, one run per test target.
-    let mut by_target: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+    let mut check = Check {
+        workspace: &copy.0,
+        target_dir: scratch.join("target"),
+        problems: Vec::new(),
+    };
+    check.references(exercises)?;
     for exercise in exercises {
-        for test in &exercise.tests {
-            by_target
-                .entry((&exercise.package, &test.target))
-                .or_default()
-                .push(&test.name);
-        }
+        check.stub(exercise)?;
     }
-    for ((package, target), names) in &by_target {
-        let outcome = cargo_test(&copy.0, &target_dir, package, target, names, None)?;
-        if !outcome.compiled {
-            problems.push(format!(
-                "{package} {target}: the REFERENCE does not build:\n{}",
-                outcome.tail()
-            ));
-            continue;
+    if check.problems.is_empty() {
+        println!(
+            "\nthe contract holds for all {} exercises: each stub compiles, \
+             each named test fails on it and passes on the reference",
+            exercises.len()
+        );
+        Ok(())
+    } else {
+        for problem in &check.problems {
+            eprintln!("- {problem}");
         }
-        for name in names {
-            match outcome.results.get(*name).map(String::as_str) {
-                Some("ok") => {}
-                Some(other) => problems.push(format!(
-                    "{package} {target} {name}: {other} on the REFERENCE solution (it must pass)"
-                )),
-                None => problems.push(format!(
-                    "{package} {target} {name}: no such test ({})",
-                    outcome.summary()
-                )),
+        bail!(
+            "{} problem(s) with the exercise contract",
+            check.problems.len()
+        )
+    }
+}
+
+/// One run of `verify`: where it works, and what it found wrong so far.
+struct Check<'a> {
+    /// The scratch copy of the workspace.
+    workspace: &'a Path,
+    /// Where the copy is built.
+    target_dir: PathBuf,
+    /// Every broken promise, for the report at the end.
+    problems: Vec<String>,
+}
+
+impl Check<'_> {
+    /// Every named test passes on the reference: one run per test target.
+    fn references(&mut self, exercises: &[Exercise]) -> anyhow::Result<()> {
+        let mut by_target: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+        for exercise in exercises {
+            for test in &exercise.tests {
+                by_target
+                    .entry((&exercise.package, &test.target))
+                    .or_default()
+                    .push(&test.name);
             }
         }
-        println!(
-            "reference  {package} {target}: {} named tests run",
-            names.len()
-        );
+        for ((package, target), names) in &by_target {
+            let outcome = self.cargo_test(package, target, names, None)?;
+            if !outcome.compiled {
+                self.problems.push(format!(
+                    "{package} {target}: the REFERENCE does not build:\n{}",
+                    outcome.tail()
+                ));
+                continue;
+            }
+            for name in names {
+                match outcome.results.get(*name).map(String::as_str) {
+                    Some("ok") => {}
+                    Some(other) => self.problems.push(format!(
+                        "{package} {target} {name}: {other} on the REFERENCE solution (it must pass)"
+                    )),
+                    None => self.problems.push(format!(
+                        "{package} {target} {name}: no such test ({})",
+                        outcome.summary()
+                    )),
+                }
+            }
+            println!(
+                "reference  {package} {target}: {} named tests run",
+                names.len()
+            );
+        }
+        Ok(())
     }
 
-    for exercise in exercises {
+    /// With the stub in, the file is formatted, the crate builds, and every
+    /// named test fails. The reference is put back afterwards.
+    fn stub(&mut self, exercise: &Exercise) -> anyhow::Result<()> {
         let id = &exercise.id;
-        let path = copy.0.join(&exercise.file);
+        let path = self.workspace.join(&exercise.file);
         let original = fs::read_to_string(&path)?;
         let (stubbed, _) =
             exercise::replace_region(&original, &exercise.anchor, &exercise.stub_in(&original)?)?;
         fs::write(&path, stubbed)?;
         if !is_formatted(&path) {
-            problems.push(format!(
+            self.problems.push(format!(
                 "exercise {id}: with its stub in, {} is not as rustfmt would format it; \
                  a learner's editor would rewrite the stub (format the stub block at {})",
                 exercise.file.display(),
@@ -440,16 +480,9 @@ fn verify(root: &Path, exercises: &[Exercise]) -> anyhow::Result<()> {
         let mut failed = 0;
         for (target, names) in &tests_by_target(exercise) {
             // Failing tests are expected here: a short read timeout keeps them quick.
-            let outcome = cargo_test(
-                &copy.0,
-                &target_dir,
-                &exercise.package,
-                target,
-                names,
-                Some("2000"),
-            )?;
+            let outcome = self.cargo_test(&exercise.package, target, names, Some("2000"))?;
             if !outcome.compiled {
-                problems.push(format!(
+                self.problems.push(format!(
                     "exercise {id}: the stub does not compile:\n{}",
                     outcome.tail()
                 ));
@@ -458,11 +491,11 @@ fn verify(root: &Path, exercises: &[Exercise]) -> anyhow::Result<()> {
             for name in names {
                 match outcome.results.get(*name).map(String::as_str) {
                     Some("FAILED") => failed += 1,
-                    Some(other) => problems.push(format!(
+                    Some(other) => self.problems.push(format!(
                         "exercise {id}: {target} {name} is {other} on the STUB: it cannot tell \
                          the stub from a solution"
                     )),
-                    None => problems.push(format!(
+                    None => self.problems.push(format!(
                         "exercise {id}: {target} {name} did not run on the stub ({})",
                         outcome.summary()
                     )),
@@ -475,20 +508,49 @@ fn verify(root: &Path, exercises: &[Exercise]) -> anyhow::Result<()> {
             exercise.tests.len()
         );
         fs::write(&path, original)?;
+        Ok(())
     }
 
-    if problems.is_empty() {
-        println!(
-            "\nthe contract holds for all {} exercises: each stub compiles, \
-             each named test fails on it and passes on the reference",
-            exercises.len()
-        );
-        Ok(())
-    } else {
-        for problem in &problems {
-            eprintln!("- {problem}");
+    /// Builds, then runs, the tests `names` of one target of `package`.
+    fn cargo_test(
+        &self,
+        package: &str,
+        target: &str,
+        names: &[&str],
+        read_timeout_ms: Option<&str>,
+    ) -> anyhow::Result<Outcome> {
+        let command = || {
+            let mut command = cargo_test_command(self.workspace, package, target);
+            command
+                .env("CARGO_TARGET_DIR", &self.target_dir)
+                .arg("--locked");
+            command
+        };
+        // Building takes as long as it takes (a fresh target directory on two
+        // cores: minutes); only the run itself is limited.
+        let mut build = command();
+        build.arg("--no-run");
+        let (built, build_output) = run_captured(build, None)?;
+        if !built {
+            return Ok(Outcome {
+                compiled: false,
+                results: BTreeMap::new(),
+                output: build_output,
+            });
         }
-        bail!("{} problem(s) with the exercise contract", problems.len())
+        let mut run = command();
+        run.arg("--").arg("--exact").args(names);
+        if let Some(ms) = read_timeout_ms {
+            run.env("CHAT_TEST_TIMEOUT_MS", ms);
+        }
+        let (_, output) = run_captured(run, Some(RUN_LIMIT))
+            .with_context(|| format!("`cargo test -p {package}` ({target})"))?;
+        let results = output.lines().filter_map(test_result).collect();
+        Ok(Outcome {
+            compiled: true,
+            results,
+            output,
+        })
     }
 }
 
@@ -565,47 +627,6 @@ fn cargo_test_command(workspace: &Path, package: &str, target: &str) -> Command 
         command.args(["--test", target]);
     }
     command
-}
-
-/// Builds, then runs, the tests `names` of one target of `package`.
-fn cargo_test(
-    workspace: &Path,
-    target_dir: &Path,
-    package: &str,
-    target: &str,
-    names: &[&str],
-    read_timeout_ms: Option<&str>,
-) -> anyhow::Result<Outcome> {
-    let command = || {
-        let mut command = cargo_test_command(workspace, package, target);
-        command.env("CARGO_TARGET_DIR", target_dir).arg("--locked");
-        command
-    };
-    // Building takes as long as it takes (a fresh target directory on two
-    // cores: minutes); only the run itself is limited.
-    let mut build = command();
-    build.arg("--no-run");
-    let (built, build_output) = run_captured(build, None)?;
-    if !built {
-        return Ok(Outcome {
-            compiled: false,
-            results: BTreeMap::new(),
-            output: build_output,
-        });
-    }
-    let mut run = command();
-    run.arg("--").arg("--exact").args(names);
-    if let Some(ms) = read_timeout_ms {
-        run.env("CHAT_TEST_TIMEOUT_MS", ms);
-    }
-    let (_, output) = run_captured(run, Some(RUN_LIMIT))
-        .with_context(|| format!("`cargo test -p {package}` ({target})"))?;
-    let results = output.lines().filter_map(test_result).collect();
-    Ok(Outcome {
-        compiled: true,
-        results,
-        output,
-    })
 }
 
 /// Runs `command` (a `cargo test`), capturing its output; after `limit`,
