@@ -40,17 +40,17 @@ impl Session {
                 return Ok(());
             }
             Input::Command(Command::Join(room)) => {
-                let mut old = shared.directory().join(member, &room)?;
+                let mut old = shared.directory().join(&room, member)?;
                 // What the old room had sent before the move is still owed.
                 let owed = owed_lines(&mut old.receiver, member.id());
                 format!("{owed}* you are now in #{room}\n")
             }
             Input::Command(Command::Nick(name)) => {
-                shared.directory().rename(member, name)?;
+                shared.directory().rename(name, member)?;
                 format!("* you are now {name}\n")
             }
             Input::Command(Command::Kick { user, reason }) => {
-                shared.directory().kick(member, user, &reason)?;
+                shared.directory().kick(user, &reason, member)?;
                 format!("* you kicked {user}\n")
             }
             Input::Command(Command::List) => shared.directory().list(member) + "\n",
