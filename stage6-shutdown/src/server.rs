@@ -143,7 +143,6 @@ pub async fn run(
 }
 // ANCHOR_END: run_loop
 
-// ANCHOR: admit
 /// Gives an accepted connection a task of its own, in `clients`: a client's
 /// task if there is a place for it under `max_users`, else a short one that
 /// turns it away.
@@ -171,7 +170,6 @@ async fn admit(
     let span = info_span!("client", %peer);
     clients.spawn(client::serve(Arc::clone(shared), stream, place).instrument(span));
 }
-// ANCHOR_END: admit
 
 /// Shuts down gracefully, within `shutdown_timeout`: no new connections, and
 /// every client's task told through `stop`, then waited for.

@@ -63,7 +63,6 @@ impl Client {
     }
     // ANCHOR_END: chat
 
-    // ANCHOR: handle_event
     /// Does what `event` calls for; an `Err` ends the session.
     async fn handle_event(
         &mut self,
@@ -102,7 +101,6 @@ impl Client {
             })),
         }
     }
-    // ANCHOR_END: handle_event
 
     // ANCHOR: handle_lines
     /// Handles every complete line received so far.

@@ -79,6 +79,7 @@ impl Client {
             if let Err(ending) = self.handle_event(&mut member, event).await {
                 return (member, ending);
             }
+            // The deadline moved only if the client spoke.
             if idle.deadline() != self.idle_deadline {
                 idle.as_mut().reset(self.idle_deadline);
             }
@@ -86,7 +87,6 @@ impl Client {
     }
     // ANCHOR_END: chat
 
-    // ANCHOR: handle_event
     /// Does what `event` calls for; an `Err` ends the session.
     async fn handle_event(
         &mut self,
@@ -117,7 +117,6 @@ impl Client {
             })),
         }
     }
-    // ANCHOR_END: handle_event
 
     // ANCHOR: handle_lines
     /// Handles every complete line received so far.
