@@ -25,7 +25,7 @@ pub struct Authenticated {
     admin: bool,
 }
 
-/// The client has a name and is in a room, with handles on its channel.
+/// The client has a name and is in a room.
 #[derive(Debug)]
 pub struct InRoom {
     name: String,

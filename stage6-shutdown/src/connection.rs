@@ -27,7 +27,7 @@ pub struct Authenticated {
     admin: bool,
 }
 
-/// The client has a name and is in a room, with handles on its channel.
+/// The client has a name and is in a room.
 pub struct InRoom {
     name: String,
     admin: bool,
