@@ -3,10 +3,9 @@
 //! A client first has no name, then a name, then a room. Each of those is a
 //! type, and each method exists only on the states where it makes sense: a
 //! `Connection<Unauthenticated>` has no `name()`, and only a
-//! `Connection<InRoom>` can receive the room's messages. Moving to the next
-//! state consumes the old value. In this stage each client's task walks
-//! through the states from top to bottom, so the types read like the story
-//! of the connection.
+//! `Connection<InRoom>` has a `room()`. Moving to the next state consumes the
+//! old value, so code cannot keep using a state it has left. Mistakes the
+//! compiler rejects need no test and no runtime check.
 
 use tokio::sync::broadcast;
 
@@ -26,7 +25,7 @@ pub struct Authenticated {
     admin: bool,
 }
 
-/// The client has a name and is in a room, with handles on its channel.
+/// The client has a name and is in a room.
 #[derive(Debug)]
 pub struct InRoom {
     name: String,
@@ -60,6 +59,7 @@ impl<S> Connection<S> {
     }
 }
 
+// ANCHOR: named
 /// The states in which a client has a name.
 pub trait Named {
     /// The client's name.
@@ -100,6 +100,7 @@ impl<S: Named> Connection<S> {
         self.state.is_admin()
     }
 }
+// ANCHOR_END: named
 
 // ANCHOR: transitions
 impl Connection<Unauthenticated> {

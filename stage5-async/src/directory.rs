@@ -73,7 +73,7 @@ impl Directory {
         let (kick, kicked) = oneshot::channel();
         self.kicks.insert(id, kick);
         let room = self.config.default_room().to_owned();
-        let membership = self.enter(id, name, &room);
+        let membership = self.add_to_room(id, name, &room);
         Ok(Registered {
             name,
             admin,
@@ -82,6 +82,7 @@ impl Directory {
         })
     }
 
+    // ANCHOR: check_new_name
     /// Checks the answer to the name prompt: a valid name, or an admin's
     /// name followed by the admin password. Returns the name, and whether it
     /// is an admin's.
@@ -110,24 +111,29 @@ impl Directory {
             .iter()
             .any(|admin| admin.eq_ignore_ascii_case(name))
     }
+    // ANCHOR_END: check_new_name
 
     /// Changes a member's name and tells the room.
-    pub fn rename(&mut self, member: &mut Connection<InRoom>, new: &str) -> Result<(), ChatError> {
+    pub fn rename(
+        &mut self,
+        new: &str,
+        connection: &mut Connection<InRoom>,
+    ) -> Result<(), ChatError> {
+        let id = connection.id();
         validate_name(new, self.config.max_name_len()).map_err(ChatError::BadName)?;
-        let old = member.name().to_owned();
+        let old = connection.name().to_owned();
         if self.is_admin_name(new) && !old.eq_ignore_ascii_case(new) {
             return Err(ChatError::Reserved(new.to_owned()));
         }
         // Changing only the case of one's own name must not look "taken".
         if !old.eq_ignore_ascii_case(new) {
-            self.claim_name(member.id(), new)?;
+            self.claim_name(id, new)?;
             self.names.remove(&old.to_ascii_lowercase());
         }
-        member.rename(new.to_owned());
-        if let Some(room) = self.rooms.get_mut(member.room()) {
-            room.rename(member.id(), new);
-            room.announce(member.id(), format!("* {old} is now known as {new}\n"));
-        }
+        connection.rename(new.to_owned());
+        let room = self.room_mut(connection);
+        room.rename(id, new);
+        room.announce(id, format!("* {old} is now known as {new}\n"));
         Ok(())
     }
 
@@ -135,35 +141,33 @@ impl Directory {
     /// its old membership, which may hold lines still owed to the member.
     pub fn join(
         &mut self,
-        member: &mut Connection<InRoom>,
         room: &str,
+        connection: &mut Connection<InRoom>,
     ) -> Result<Membership, ChatError> {
         validate_room_name(room).map_err(ChatError::BadRoom)?;
-        if member.room() == room {
+        let current = self.room(connection);
+        if current.name() == room {
             return Err(ChatError::AlreadyInRoom(room.to_owned()));
         }
         if !self.rooms.contains_key(room) {
             // Leaving a room where one is alone removes that room.
-            let current = self.rooms.get(member.room()).map_or(0, Room::len);
-            let frees_one = current == 1 && member.room() != self.config.default_room();
+            let default_room = self.config.default_room();
+            let freed = usize::from(current.len() == 1 && connection.room() != default_room);
             let max = self.config.max_rooms();
-            if self.rooms.len() - usize::from(frees_one) >= max {
+            if self.rooms.len() - freed >= max {
                 return Err(ChatError::TooManyRooms { max });
             }
         }
-        self.remove_from_room(member, "");
-        let membership = self.enter(member.id(), member.name(), room);
-        Ok(member.move_to(membership))
+        self.remove_from_room(connection, "");
+        let membership = self.add_to_room(connection.id(), connection.name(), room);
+        Ok(connection.move_to(membership))
     }
 
     /// `/list`: who is in the member's room.
-    pub fn list(&self, member: &Connection<InRoom>) -> String {
-        let names: Vec<&str> = self
-            .rooms
-            .get(member.room())
-            .map(|room| room.names().collect())
-            .unwrap_or_default();
-        format!("* in #{}: {}", member.room(), names.join(", "))
+    pub fn list(&self, connection: &Connection<InRoom>) -> String {
+        let room = self.room(connection);
+        let names: Vec<&str> = room.names().collect();
+        format!("* in #{}: {}", room.name(), names.join(", "))
     }
 
     /// `/rooms`: every room with its member count, sorted by name.
@@ -190,29 +194,28 @@ impl Directory {
     /// The target's own task is told, and leaves by itself.
     pub fn kick(
         &mut self,
-        kicker: &Connection<InRoom>,
         target_name: &str,
         reason: &str,
+        connection: &Connection<InRoom>,
     ) -> Result<(), ChatError> {
+        let id = connection.id();
         let &target = self
             .names
             .get(&target_name.to_ascii_lowercase())
             .ok_or_else(|| ChatError::NoSuchUser(target_name.to_owned()))?;
-        if target == kicker.id() {
+        if target == id {
             return Err(ChatError::KickSelf);
         }
-        if !kicker.is_admin() {
-            let room = self
-                .rooms
-                .get(kicker.room())
-                .ok_or_else(|| ChatError::NotInYourRoom(target_name.to_owned()))?;
+        let kicker = connection.name();
+        let room = self.room(connection);
+        if !connection.is_admin() {
             if !room.contains(target) {
                 return Err(ChatError::NotInYourRoom(target_name.to_owned()));
             }
-            if kicker.room() == self.config.default_room() {
+            if connection.room() == self.config.default_room() {
                 return Err(ChatError::AdminsOnly(room.name().to_owned()));
             }
-            if room.operator() != Some(kicker.id()) {
+            if room.operator() != Some(id) {
                 return Err(ChatError::OperatorOnly {
                     room: room.name().to_owned(),
                     operator: room.names().next().unwrap_or_default().to_owned(),
@@ -222,22 +225,13 @@ impl Directory {
         if let Some(kick) = self.kicks.remove(&target) {
             // If the target's task has just ended, nobody is left to tell.
             let _ = kick.send(Kick {
-                by: kicker.name().to_owned(),
+                by: kicker.to_owned(),
                 reason: reason.to_owned(),
             });
         }
         Ok(())
     }
     // ANCHOR_END: kick
-
-    /// Takes a member out of the chat: out of its room (telling the room, with
-    /// `reason` if any), its name freed.
-    pub fn depart(&mut self, member: Connection<InRoom>, reason: &str) {
-        self.remove_from_room(&member, reason);
-        self.kicks.remove(&member.id());
-        let member = member.leave();
-        self.names.remove(&member.name().to_ascii_lowercase());
-    }
 
     /// Reserves a valid `name` for `id`, unless someone has it already.
     fn claim_name(&mut self, id: UserId, name: &str) -> Result<(), ChatError> {
@@ -249,9 +243,9 @@ impl Directory {
         Ok(())
     }
 
-    /// Adds `id` to `room`, creating it if needed, and tells the members
-    /// already there.
-    fn enter(&mut self, id: UserId, name: &str, room: &str) -> Membership {
+    /// Adds a named user to `room`, creating it if needed, and tells the
+    /// members already there.
+    fn add_to_room(&mut self, id: UserId, name: &str, room: &str) -> Membership {
         let buffer = self.config.room_buffer();
         let target = self
             .rooms
@@ -266,22 +260,45 @@ impl Directory {
         }
     }
 
-    /// Takes a member out of its room, tells the room, and removes the room
-    /// if it is now empty; the default room always stays.
-    fn remove_from_room(&mut self, member: &Connection<InRoom>, reason: &str) {
-        let Some(room) = self.rooms.get_mut(member.room()) else {
+    /// Takes a member out of its room, tells the room (with `reason`, if any),
+    /// and removes the room if it is now empty; the default room always stays.
+    fn remove_from_room(&mut self, connection: &Connection<InRoom>, reason: &str) {
+        let id = connection.id();
+        let Some(room) = self.rooms.get_mut(connection.room()) else {
             return;
         };
-        room.remove(member.id());
-        let name = member.name();
+        room.remove(id);
+        let name = connection.name();
         let notice = if reason.is_empty() {
             format!("* {name} left #{}\n", room.name())
         } else {
             format!("* {name} left #{} ({reason})\n", room.name())
         };
-        room.announce(member.id(), notice);
-        if room.is_empty() && member.room() != self.config.default_room() {
-            self.rooms.remove(member.room());
+        room.announce(id, notice);
+        if room.is_empty() && connection.room() != self.config.default_room() {
+            self.rooms.remove(connection.room());
         }
+    }
+
+    /// Takes a member out of the chat entirely: out of its room, its name freed.
+    pub fn depart(&mut self, connection: Connection<InRoom>, reason: &str) {
+        self.remove_from_room(&connection, reason);
+        self.kicks.remove(&connection.id());
+        let connection = connection.leave();
+        self.names.remove(&connection.name().to_ascii_lowercase());
+    }
+
+    /// The member's room, which exists for as long as it has a member.
+    fn room(&self, connection: &Connection<InRoom>) -> &Room {
+        self.rooms
+            .get(connection.room())
+            .expect("a member's room exists while it has members")
+    }
+
+    /// The member's room, mutably.
+    fn room_mut(&mut self, connection: &Connection<InRoom>) -> &mut Room {
+        self.rooms
+            .get_mut(connection.room())
+            .expect("a member's room exists while it has members")
     }
 }

@@ -113,7 +113,7 @@ impl fmt::Debug for FilterChain {
 /// trait it implements instead. It needs no state, so it is an `Fn`, which
 /// promises callers more than `FnMut` would. `move` copies `limit` into the
 /// closure, which outlives this call.
-pub fn max_length(limit: usize) -> impl Fn(&str, &str) -> Verdict + Send + Sync {
+pub fn max_length(limit: usize) -> impl Fn(&str, &str) -> Verdict {
     move |_sender, text| {
         if text.chars().count() > limit {
             Verdict::Block(format!("a message is at most {limit} characters long"))
@@ -132,7 +132,7 @@ pub fn max_length(limit: usize) -> impl Fn(&str, &str) -> Verdict + Send + Sync 
 /// Entries that are not a single such word (empty, or with spaces or
 /// punctuation) could never match and are ignored. The text is rebuilt only if
 /// it contains a listed word, so a clean message costs no allocation.
-pub fn mask_words(words: Vec<String>) -> impl Fn(&str, &str) -> Verdict + Send + Sync {
+pub fn mask_words(words: Vec<String>) -> impl Fn(&str, &str) -> Verdict {
     // Lowercased once here rather than once per message.
     let words: Vec<String> = words
         .iter()

@@ -24,8 +24,7 @@
 //!   is closed. Each client's read buffer has a fixed size.
 //! - A line that is not UTF-8 gets `error: the line is not valid UTF-8`.
 //! - `\r\n` (telnet) and `\n` (nc) both end a line; an unfinished last line
-//!   is dropped when the client closes the connection. Surrounding spaces are
-//!   trimmed.
+//!   is dropped when the client closes the connection. Surrounding spaces are trimmed.
 //! - An empty line gets `error: nothing to send`; an unknown command, a missing
 //!   or extra argument gets an error naming the command's usage.
 //! - A name must be 1 to [`ServerConfig::max_name_len`] bytes of letters,
@@ -43,7 +42,7 @@
 //!   connections cannot fill the server.
 //! - A name listed as an admin's is reserved: it is claimed by answering the
 //!   name prompt with the name and the admin password, and only a client that
-//!   did so may act as an admin.
+//!   did so may act as an admin. At most [`ServerConfig::max_rooms`] rooms.
 //! - A member whose socket is full (its client is not reading) is never
 //!   waited for: it is told `* you missed N messages` once the room's last
 //!   [`ServerConfig::room_buffer`] messages have moved past it, and it is

@@ -125,16 +125,23 @@ impl Drop for Blocked<'_> {
 // ANCHOR_END: blocked
 
 // ANCHOR: room
-/// A named room.
+/// A named room: who is in it, and how to reach each of them.
 pub struct Room {
     name: String,
     /// Every member holds this channel and a receiver of it.
     channel: Arc<Channel>,
-    /// Members with their names, longest-present first.
-    members: Vec<(UserId, String)>,
+    /// Longest-present first.
+    members: Vec<Member>,
     /// Arrivals and departures not announced one by one (the room is big),
     /// to be summed up by [`Room::summarize`].
     unannounced: (usize, usize),
+}
+
+/// One member, as the room sees it.
+struct Member {
+    id: UserId,
+    /// The member's name, for `/list` and `/kick`.
+    name: String,
 }
 // ANCHOR_END: room
 
@@ -154,48 +161,54 @@ impl Room {
         &self.name
     }
 
-    /// How many users are in the room.
-    pub fn len(&self) -> usize {
-        self.members.len()
-    }
-
     /// Whether the room has no members.
     pub fn is_empty(&self) -> bool {
         self.members.is_empty()
     }
 
-    /// Whether `id` is a member.
-    pub fn contains(&self, id: UserId) -> bool {
-        self.members.iter().any(|(member, _)| *member == id)
+    /// How many users are in the room.
+    pub fn len(&self) -> usize {
+        self.members.len()
     }
 
+    /// Whether `id` is a member.
+    pub fn contains(&self, id: UserId) -> bool {
+        self.members.iter().any(|member| member.id == id)
+    }
+
+    // ANCHOR: operator
     /// The members' names, longest-present first.
     pub fn names(&self) -> impl Iterator<Item = &str> + '_ {
-        self.members.iter().map(|(_, name)| name.as_str())
+        self.members.iter().map(|member| member.name.as_str())
     }
 
     /// The member present longest, who may `/kick` the others.
     pub fn operator(&self) -> Option<UserId> {
-        self.members.first().map(|(id, _)| *id)
+        self.members.first().map(|member| member.id)
     }
+    // ANCHOR_END: operator
 
-    /// Adds a member and returns its handles on the room's channel.
+    /// Adds a member, last in line to operate the room, and returns its
+    /// handles on the room's channel.
     pub fn add(&mut self, id: UserId, name: &str) -> (Arc<Channel>, broadcast::Receiver<Delivery>) {
-        self.members.push((id, name.to_owned()));
+        self.members.push(Member {
+            id,
+            name: name.to_owned(),
+        });
         (Arc::clone(&self.channel), self.channel.sender.subscribe())
     }
 
     /// Records a member's new name.
     pub fn rename(&mut self, id: UserId, name: &str) {
-        if let Some((_, old)) = self.members.iter_mut().find(|(member, _)| *member == id) {
-            *old = name.to_owned();
+        if let Some(member) = self.members.iter_mut().find(|member| member.id == id) {
+            member.name = name.to_owned();
         }
     }
 
-    /// Removes a member, keeping the others in order. Talkers paused for it
-    /// need not wait any longer.
+    /// Removes a member, keeping the others in order; does nothing if `id` is
+    /// not one. Talkers paused for it need not wait any longer.
     pub fn remove(&mut self, id: UserId) {
-        self.members.retain(|(member, _)| *member != id);
+        self.members.retain(|member| member.id != id);
         self.channel.wake_talkers();
     }
 

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpSocket};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::{MissedTickBehavior, interval, timeout};
@@ -121,23 +121,7 @@ pub async fn run(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(connection) => connection,
-                    Err(error) => {
-                        // Typically "too many open files": back off.
-                        warn!(%error, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
-                    }
-                };
-                let Ok(place) = Arc::clone(&places).try_acquire_owned() else {
-                    clients.spawn(client::turn_away(stream, shared.config.max_users()));
-                    continue;
-                };
-                // Chat lines are small and latency matters: send each at once.
-                let _ = stream.set_nodelay(true);
-                let span = info_span!("client", %peer);
-                clients.spawn(client::serve(Arc::clone(&shared), stream, place).instrument(span));
+                admit(accepted, &shared, &places, &mut clients).await;
             }
             _ = second.tick() => {
                 shared.directory().summarize();
@@ -155,8 +139,46 @@ pub async fn run(
             () = &mut shutdown => break,
         }
     }
-    // ANCHOR_END: run_loop
+    shut_down(listener, &shared, &stop, &mut clients).await;
+}
+// ANCHOR_END: run_loop
 
+/// Gives an accepted connection a task of its own, in `clients`: a client's
+/// task if there is a place for it under `max_users`, else a short one that
+/// turns it away.
+async fn admit(
+    accepted: io::Result<(TcpStream, SocketAddr)>,
+    shared: &Arc<Shared>,
+    places: &Arc<Semaphore>,
+    clients: &mut JoinSet<()>,
+) {
+    let (stream, peer) = match accepted {
+        Ok(connection) => connection,
+        Err(error) => {
+            // Typically "too many open files": back off.
+            warn!(%error, "accept failed");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            return;
+        }
+    };
+    let Ok(place) = Arc::clone(places).try_acquire_owned() else {
+        clients.spawn(client::turn_away(stream, shared.config.max_users()));
+        return;
+    };
+    // Chat lines are small and latency matters: send each at once.
+    let _ = stream.set_nodelay(true);
+    let span = info_span!("client", %peer);
+    clients.spawn(client::serve(Arc::clone(shared), stream, place).instrument(span));
+}
+
+/// Shuts down gracefully, within `shutdown_timeout`: no new connections, and
+/// every client's task told through `stop`, then waited for.
+async fn shut_down(
+    listener: TcpListener,
+    shared: &Shared,
+    stop: &watch::Sender<bool>,
+    clients: &mut JoinSet<()>,
+) {
     // Exercise 6.2: see "Your job" in chapter 6.
     // ANCHOR: exercise_6_2
     // New connections are refused from here on.
