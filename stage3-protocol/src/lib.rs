@@ -37,6 +37,7 @@
 //!   there are never more rooms than users.
 
 pub mod arena;
+mod directory;
 mod error;
 mod ids;
 mod inbox;
