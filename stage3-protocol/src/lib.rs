@@ -41,6 +41,7 @@ mod directory;
 mod error;
 mod ids;
 mod inbox;
+mod lines;
 mod names;
 mod outbox;
 mod protocol;
@@ -49,6 +50,7 @@ mod server;
 
 pub use error::ChatError;
 pub use ids::{RoomId, UserId};
+pub use lines::{LineError, Lines};
 pub use names::{MAX_NAME_LEN, validate_name, validate_room};
 pub use protocol::{Frame, FrameError, FrameIter, Reply};
 pub use server::{LOBBY, Limits, Server};

@@ -21,6 +21,8 @@ use std::fmt;
 
 use thiserror::Error;
 
+use crate::{LineError, Lines};
+
 /// The longest part of an unknown frame type that an error repeats, in bytes.
 const MAX_SHOWN_TYPE: usize = 16;
 
@@ -56,9 +58,10 @@ pub enum Frame<'a> {
 /// The messages are written for the client, who receives them as `ERR:<message>`.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum FrameError {
-    /// The line is not UTF-8 text.
-    #[error("the line is not valid UTF-8")]
-    NotUtf8,
+    /// The line could not be cut from the buffer as text: see [`LineError`].
+    /// A line that is too long ends the connection.
+    #[error(transparent)]
+    Line(#[from] LineError),
     /// The line has no `:` between the type and the payload.
     #[error("expected `TYPE:payload`, but the line has no ':'")]
     MissingColon,
@@ -75,13 +78,6 @@ pub enum FrameError {
         /// The frame's type, spelled as the protocol spells it.
         frame: &'static str,
     },
-    /// A line is longer than the limit. The connection cannot continue: see
-    /// [`FrameIter`].
-    #[error("a line is at most {max} bytes long")]
-    TooLong {
-        /// The limit that was exceeded, not counting the line ending.
-        max: usize,
-    },
 }
 
 impl<'a> Frame<'a> {
@@ -91,7 +87,7 @@ impl<'a> Frame<'a> {
     ///
     /// The frame borrows from `line`. Nothing is allocated unless a payload has
     /// to change (see [`Frame`]) or the type is unknown.
-    pub fn parse(line: &'a [u8]) -> Result<Frame<'a>, FrameError> {
+    pub fn parse(line: &'a str) -> Result<Frame<'a>, FrameError> {
         // ANCHOR_END: parse_signature
         // Exercise 3.1: parse one line into a frame that borrows its payload from the line
         // tests: frames parses_each_frame_type, types_ignore_ascii_case
@@ -102,7 +98,6 @@ impl<'a> Frame<'a> {
         // stub: let _ = (non_empty, lowercase, replace_controls, unknown_type);
         // stub: todo!("exercise 3.1: parse {line:?} into a Frame")
         // ANCHOR: exercise_3_1
-        let line = std::str::from_utf8(line).map_err(|_| FrameError::NotUtf8)?;
         // Only the first ':' separates: a message may contain more of them.
         let (kind, payload) = line.split_once(':').ok_or(FrameError::MissingColon)?;
         let payload = payload.trim();
@@ -265,26 +260,15 @@ impl fmt::Display for Reply<'_> {
 }
 // ANCHOR_END: reply_display
 
-// ANCHOR: frame_iter_struct
 /// Splits a read buffer into frames, one per complete line.
 ///
-/// The server reads bytes into a buffer and passes the buffer to
-/// [`FrameIter::new`]. The iterator yields one item per complete line, in order:
-/// `Ok(frame)`, or `Err(error)` for a line that is not a frame, so that one bad
-/// line does not stop the lines after it. The line ending, `\n` or `\r\n`, is
-/// not part of the line.
-///
-/// The unfinished line at the end of the buffer is never yielded: the rest of
-/// it has not arrived yet. After iterating, [`FrameIter::consumed`] says how many
-/// bytes the complete lines took. The caller removes exactly that many bytes
-/// from the front of its buffer, keeps the rest, and appends the next read to it.
-///
-/// A line longer than `max_line_len` bytes, not counting its ending, makes the
-/// iterator yield [`FrameError::TooLong`] and then end. An unfinished line is
-/// reported as soon as it is too long, so the buffer never has to hold more than
-/// `max_line_len + 1` bytes of it (the `+ 1` is a `\r` waiting for its `\n`).
-/// After `TooLong` the caller must disconnect the client: the end of that line
-/// may still be on its way, so nobody knows where the next line starts.
+/// [`Lines`] cuts the buffer into lines, and [`Frame::parse`] parses each. The
+/// iterator yields `Ok(frame)`, or `Err(error)` for a line that is not a frame,
+/// so that one bad line does not stop the lines after it. The rules about
+/// unfinished and overlong lines, and [`consumed`](Self::consumed), are those
+/// of [`Lines`]. After [`LineError::TooLong`] the caller must disconnect the
+/// client: the end of that line may still be on its way, so nobody knows
+/// where the next line starts.
 ///
 /// # Example
 ///
@@ -313,87 +297,35 @@ impl fmt::Display for Reply<'_> {
 /// ```
 #[derive(Debug, Clone)]
 pub struct FrameIter<'a> {
-    /// The buffer, as the caller passed it.
-    buf: &'a [u8],
-    /// How many bytes at the front of `buf` the lines yielded so far took.
-    consumed: usize,
-    /// The longest line accepted, not counting its ending.
-    max_line_len: usize,
-    /// Set after `TooLong`, the last item.
-    finished: bool,
+    /// The complete lines of the buffer, each borrowed from it.
+    lines: Lines<'a>,
 }
 
 impl<'a> FrameIter<'a> {
-    /// Iterates over the complete lines in `buf`, each at most `max_line_len`
+    /// Iterates over the frames in `buf`, each line at most `max_line_len`
     /// bytes long without its ending.
     pub fn new(buf: &'a [u8], max_line_len: usize) -> Self {
         FrameIter {
-            buf,
-            consumed: 0,
-            max_line_len,
-            finished: false,
+            lines: Lines::new(buf, max_line_len),
         }
     }
 
-    /// How many bytes at the front of the buffer the lines yielded so far took,
-    /// line endings included: the number of bytes the caller may drain.
-    ///
-    /// It never counts the unfinished line at the end, nor a line that was too long.
+    /// How many bytes at the front of the buffer the frames yielded so far
+    /// took, line endings included: the number of bytes the caller may drain.
     pub fn consumed(&self) -> usize {
-        self.consumed
+        self.lines.consumed()
     }
 }
-// ANCHOR_END: frame_iter_struct
 
 // ANCHOR: frame_iter
-// ANCHOR: frame_iter_item
 impl<'a> Iterator for FrameIter<'a> {
     type Item = Result<Frame<'a>, FrameError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        // ANCHOR_END: frame_iter_item
-        // Exercise 3.2: yield the next complete line as a frame, and keep an unfinished one
-        // tests: frames yields_every_complete_line_and_strips_crlf
-        // tests: frames keeps_the_unfinished_tail_for_the_next_read
-        // tests: frames a_frame_split_anywhere_is_completed_by_the_next_read
-        // tests: frames a_long_unfinished_line_is_too_long_before_its_end_arrives
-        // tests: frames a_line_of_exactly_the_maximum_is_accepted
-        // tests: conformance a_frame_split_across_two_reads_is_reassembled
-        // stub: todo!(
-        // stub:     "exercise 3.2: the next frame in {:?} (lines of at most {} bytes, finished: {})",
-        // stub:     &self.buf[self.consumed..],
-        // stub:     self.max_line_len,
-        // stub:     self.finished
-        // stub: )
-        // ANCHOR: exercise_3_2
-        if self.finished {
-            return None;
-        }
-        let rest = &self.buf[self.consumed..];
-        let newline = rest.iter().position(|&b| b == b'\n');
-        // Without a '\n', `rest` is the unfinished line: it is measured too.
-        let line = match newline {
-            Some(end) => &rest[..end],
-            None => rest,
-        };
-        // At the end of an unfinished line, a '\r' may be the first half of
-        // "\r\n": it does not count against the limit either.
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.len() > self.max_line_len {
-            // Always the last item. Ending after a complete line too keeps the
-            // outcome the same however the bytes were split into reads.
-            self.finished = true;
-            return Some(Err(FrameError::TooLong {
-                max: self.max_line_len,
-            }));
-        }
-        let Some(end) = newline else {
-            // The rest of this line comes with the next read.
-            return None;
-        };
-        self.consumed += end + 1;
-        Some(Frame::parse(line))
-        // ANCHOR_END: exercise_3_2
+        // `?` ends the iteration where the lines end; each line that is text
+        // is parsed, and a line error becomes a frame error.
+        let line = self.lines.next()?;
+        Some(line.map_err(FrameError::from).and_then(Frame::parse))
     }
 }
 // ANCHOR_END: frame_iter

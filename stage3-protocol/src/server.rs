@@ -13,7 +13,7 @@ use crate::arena::Arena;
 use crate::directory::Directory;
 use crate::inbox::Inbox;
 use crate::outbox::Outbox;
-use crate::{ChatError, Frame, FrameError, FrameIter, Reply, RoomId, UserId};
+use crate::{ChatError, Frame, FrameError, FrameIter, LineError, Reply, RoomId, UserId};
 
 // ANCHOR: limits
 /// The limits that protect the server, and every other client, from one client.
@@ -362,7 +362,7 @@ impl User {
                     break;
                 }
                 Ok(frame) => directory.handle(id, frame, &mut self.session),
-                Err(error @ FrameError::TooLong { .. }) => {
+                Err(error @ FrameError::Line(LineError::TooLong { .. })) => {
                     ending = Some(Err(error));
                     break;
                 }

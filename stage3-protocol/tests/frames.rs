@@ -4,10 +4,17 @@
 
 use std::borrow::Cow;
 
-use stage3_protocol::{Frame, FrameError, FrameIter, Reply};
+use stage3_protocol::{Frame, FrameError, FrameIter, LineError, Reply};
+
+/// A line that is not text; `Lines` finds it before `Frame::parse` is called.
+const NOT_UTF8: FrameError = FrameError::Line(LineError::NotUtf8);
+
+fn too_long(max: usize) -> FrameError {
+    FrameError::Line(LineError::TooLong { max })
+}
 
 fn parse(line: &str) -> Result<Frame<'_>, FrameError> {
-    Frame::parse(line.as_bytes())
+    Frame::parse(line)
 }
 
 fn frames(buf: &[u8], max_line_len: usize) -> Vec<Result<Frame<'_>, FrameError>> {
@@ -105,7 +112,7 @@ fn control_characters_are_replaced_and_only_then_copied() {
 
 #[test]
 fn each_malformed_line_gets_its_error() {
-    assert_eq!(Frame::parse(b"MSG:\xff"), Err(FrameError::NotUtf8));
+    assert_eq!(frames(b"MSG:\xff\n", 64), [Err(NOT_UTF8)]);
     assert_eq!(parse("hello"), Err(FrameError::MissingColon));
     assert_eq!(parse(""), Err(FrameError::MissingColon));
     assert_eq!(
@@ -140,16 +147,13 @@ fn error_messages_name_the_problem_without_control_characters() {
         parse("JOIN:").unwrap_err().to_string(),
         "JOIN needs something after the ':'"
     );
-    assert_eq!(
-        FrameError::TooLong { max: 5 }.to_string(),
-        "a line is at most 5 bytes long"
-    );
+    assert_eq!(too_long(5).to_string(), "a line is at most 5 bytes long");
 }
 
 #[test]
 fn an_owned_frame_outlives_its_buffer() {
     let frame = {
-        let buf = b"QUIT: gone fishing".to_vec();
+        let buf = String::from("QUIT: gone fishing");
         Frame::parse(&buf).unwrap().into_owned()
     };
     assert_eq!(frame, Frame::Quit("gone fishing".into()));
@@ -287,7 +291,7 @@ fn a_bad_line_does_not_poison_the_next() {
             Err(FrameError::MissingColon),
             Err(FrameError::MissingColon),
             Err(FrameError::UnknownType("SHOUT".into())),
-            Err(FrameError::NotUtf8),
+            Err(NOT_UTF8),
             msg("after"),
         ]
     );
@@ -295,7 +299,7 @@ fn a_bad_line_does_not_poison_the_next() {
 
 #[test]
 fn a_long_unfinished_line_is_too_long_before_its_end_arrives() {
-    let too_long = Err(FrameError::TooLong { max: 5 });
+    let too_long = Err(too_long(5));
     assert_eq!(
         frames(b"MSG:a\n123456", 5),
         vec![msg("a"), too_long.clone()]
@@ -308,14 +312,8 @@ fn a_long_unfinished_line_is_too_long_before_its_end_arrives() {
 
 #[test]
 fn a_long_complete_line_is_too_long_and_ends_the_iteration() {
-    assert_eq!(
-        frames(b"MSG:123\nMSG:hi\n", 5),
-        vec![Err(FrameError::TooLong { max: 5 })]
-    );
-    assert_eq!(
-        frames(b"MSG:123\r\nMSG:hi\n", 5),
-        vec![Err(FrameError::TooLong { max: 5 })]
-    );
+    assert_eq!(frames(b"MSG:123\nMSG:hi\n", 5), vec![Err(too_long(5))]);
+    assert_eq!(frames(b"MSG:123\r\nMSG:hi\n", 5), vec![Err(too_long(5))]);
 }
 
 #[test]
@@ -325,8 +323,5 @@ fn a_line_of_exactly_the_maximum_is_accepted() {
     // Unfinished, at the limit, with or without the '\r' of "\r\n": wait.
     assert_eq!(frames(b"MSG:1", 5), vec![]);
     assert_eq!(frames(b"MSG:1\r", 5), vec![]);
-    assert_eq!(
-        frames(b"MSG:12", 5),
-        vec![Err(FrameError::TooLong { max: 5 })]
-    );
+    assert_eq!(frames(b"MSG:12", 5), vec![Err(too_long(5))]);
 }
