@@ -8,8 +8,8 @@ use std::collections::{HashMap, HashSet};
 
 use crate::arena::Arena;
 use crate::room::Room;
-use crate::server::{LOBBY, Session, text_line};
-use crate::{ChatError, Frame, Reply, RoomId, UserId, validate_name, validate_room};
+use crate::server::{LOBBY, MAX_NAME_LEN, Session, text_line};
+use crate::{ChatError, Frame, Reply, RoomId, UserId, validate_name, validate_room_name};
 
 // ANCHOR: directory
 /// Who is where: the rooms, and the names in use.
@@ -64,7 +64,7 @@ impl Directory {
 
     /// Gives `id` its first name and puts it in the lobby.
     fn register(&mut self, id: UserId, name: &str, session: &mut Session) -> Result<(), ChatError> {
-        validate_name(name)?;
+        validate_name(name, MAX_NAME_LEN).map_err(ChatError::BadName)?;
         self.claim_name(name)?;
         session.name = Some(name.to_owned());
         let room = self.default_room;
@@ -78,7 +78,7 @@ impl Directory {
         let Some(old) = session.name.as_deref() else {
             return Err(ChatError::NoNameYet);
         };
-        validate_name(new)?;
+        validate_name(new, MAX_NAME_LEN).map_err(ChatError::BadName)?;
         // Changing only the case of one's own name must not look "taken".
         if !old.eq_ignore_ascii_case(new) {
             self.claim_name(new)?;
@@ -94,7 +94,7 @@ impl Directory {
 
     /// Moves `id` to `room`, creating the room if nobody is in it yet.
     fn join(&mut self, id: UserId, room: &str, session: &mut Session) -> Result<(), ChatError> {
-        validate_room(room)?;
+        validate_room_name(room).map_err(ChatError::BadRoom)?;
         if let Some(current) = session.room.and_then(|room| self.rooms.get(room))
             && current.name() == room
         {

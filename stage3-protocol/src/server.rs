@@ -58,6 +58,9 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// The name of the room every user joins first.
 pub const LOBBY: &str = "lobby";
 
+/// The longest name a client may use, in bytes.
+pub const MAX_NAME_LEN: usize = 32;
+
 // ANCHOR: user
 /// One connected client.
 struct User {
