@@ -47,6 +47,7 @@ mod outbox;
 mod protocol;
 mod room;
 mod server;
+mod text;
 
 pub use error::ChatError;
 pub use ids::{RoomId, UserId};

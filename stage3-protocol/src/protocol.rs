@@ -21,6 +21,7 @@ use std::fmt;
 
 use thiserror::Error;
 
+use crate::text::{lowercase, replace_controls, truncate};
 use crate::{LineError, Lines};
 
 /// The longest part of an unknown frame type that an error repeats, in bytes.
@@ -148,49 +149,8 @@ fn non_empty<'a>(payload: &'a str, frame: &'static str) -> Result<&'a str, Frame
 /// The error for an unknown type, which repeats at most [`MAX_SHOWN_TYPE`] bytes
 /// of it: a client could send a whole line of garbage before the ':'.
 fn unknown_type(kind: &str) -> FrameError {
-    let mut end = kind.len().min(MAX_SHOWN_TYPE);
-    // Cutting inside a multi-byte character would not be a `str`.
-    while !kind.is_char_boundary(end) {
-        end -= 1;
-    }
-    FrameError::UnknownType(kind[..end].to_owned())
+    FrameError::UnknownType(truncate(kind, MAX_SHOWN_TYPE).to_owned())
 }
-
-// ANCHOR: cow
-/// Returns `room` in ASCII lowercase, copying it only if it has an uppercase
-/// letter. Most clients already send lowercase, so most calls allocate nothing.
-fn lowercase(room: &str) -> Cow<'_, str> {
-    if room.bytes().any(|b| b.is_ascii_uppercase()) {
-        Cow::Owned(room.to_ascii_lowercase())
-    } else {
-        Cow::Borrowed(room)
-    }
-}
-
-/// Replaces every control character in `text` with U+FFFD, copying `text` only
-/// if it has one.
-///
-/// The server relays a message to everyone in the room, and control characters
-/// would reach their terminals: `"\x1b[2J"` clears the screen, and other escape
-/// sequences can do worse.
-fn replace_controls(text: &str) -> Cow<'_, str> {
-    let controls = text.chars().filter(|c| c.is_control()).count();
-    if controls == 0 {
-        return Cow::Borrowed(text);
-    }
-    // U+FFFD takes 3 bytes and a control character at least 1, so this is
-    // enough room: one allocation, never a second to grow.
-    let mut clean = String::with_capacity(text.len() + 2 * controls);
-    for c in text.chars() {
-        clean.push(if c.is_control() {
-            char::REPLACEMENT_CHARACTER
-        } else {
-            c
-        });
-    }
-    Cow::Owned(clean)
-}
-// ANCHOR_END: cow
 
 /// One line from the server to a client.
 ///

@@ -16,6 +16,8 @@ use std::borrow::Cow;
 
 use thiserror::Error;
 
+use crate::text::{lowercase, replace_controls, truncate};
+
 // ANCHOR: input
 /// One line from a user, parsed by [`parse_input`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,9 +153,9 @@ pub fn parse_input(line: &str) -> Result<Input<'_>, CommandError> {
     }
     match line.strip_prefix('/') {
         // Dropping the first `/` of `//` leaves chat text that starts with one.
-        Some(rest) if rest.starts_with('/') => Ok(Input::Chat(replace_control_chars(rest))),
+        Some(rest) if rest.starts_with('/') => Ok(Input::Chat(replace_controls(rest))),
         Some(rest) => parse_command(rest).map(Input::Command),
-        None => Ok(Input::Chat(replace_control_chars(line))),
+        None => Ok(Input::Chat(replace_controls(line))),
     }
 }
 // ANCHOR_END: parse_input
@@ -169,7 +171,7 @@ fn parse_command(text: &str) -> Result<Command<'_>, CommandError> {
         return Ok(Command::Nick(one_word(args, "name", NICK_USAGE)?));
     }
     if is("quit") {
-        return Ok(Command::Quit(replace_control_chars(args)));
+        return Ok(Command::Quit(replace_controls(args)));
     }
     for (command, usage) in [
         (Command::List, LIST_USAGE),
@@ -186,7 +188,7 @@ fn parse_command(text: &str) -> Result<Command<'_>, CommandError> {
     // no command at all.
     if is("join") {
         let room = one_word(args, "room name", JOIN_USAGE)?;
-        Ok(Command::Join(to_ascii_lowercase(room)))
+        Ok(Command::Join(lowercase(room)))
     } else if is("kick") {
         let (user, reason) = split_first_word(args);
         if user.is_empty() {
@@ -197,7 +199,7 @@ fn parse_command(text: &str) -> Result<Command<'_>, CommandError> {
         }
         Ok(Command::Kick {
             user,
-            reason: replace_control_chars(reason),
+            reason: replace_controls(reason),
         })
     } else {
         Err(CommandError::Unknown {
@@ -240,48 +242,9 @@ fn no_arguments(args: &str, usage: &'static str) -> Result<(), CommandError> {
         Err(CommandError::TooManyArguments { usage })
     }
 }
-
-/// Lowercases ASCII letters, copying only if there is an uppercase one.
-fn to_ascii_lowercase(text: &str) -> Cow<'_, str> {
-    if text.bytes().any(|b| b.is_ascii_uppercase()) {
-        Cow::Owned(text.to_ascii_lowercase())
-    } else {
-        Cow::Borrowed(text)
-    }
-}
 // ANCHOR_END: helpers
-
-// ANCHOR: replace_control_chars
-/// Replaces every control character with U+FFFD, copying only if there is one.
-///
-/// Control characters include ESC, which starts the sequences that move the
-/// cursor, clear the screen or retitle the window. Relayed as they are, they
-/// would let one user do that to everyone else's terminal.
-fn replace_control_chars(text: &str) -> Cow<'_, str> {
-    let controls = text.chars().filter(|c| c.is_control()).count();
-    if controls == 0 {
-        return Cow::Borrowed(text);
-    }
-    // U+FFFD takes 3 bytes and a control character at least 1: with this much
-    // room the copy is allocated once and never grows.
-    let mut replaced = String::with_capacity(text.len() + 2 * controls);
-    for c in text.chars() {
-        replaced.push(if c.is_control() {
-            char::REPLACEMENT_CHARACTER
-        } else {
-            c
-        });
-    }
-    Cow::Owned(replaced)
-}
-// ANCHOR_END: replace_control_chars
 
 /// At most [`MAX_QUOTED_NAME`] bytes of `name`, safe to send back.
 fn quoted_name(name: &str) -> String {
-    let mut end = name.len().min(MAX_QUOTED_NAME);
-    // Slicing in the middle of a multi-byte character would panic.
-    while !name.is_char_boundary(end) {
-        end -= 1;
-    }
-    replace_control_chars(&name[..end]).into_owned()
+    replace_controls(truncate(name, MAX_QUOTED_NAME)).into_owned()
 }
