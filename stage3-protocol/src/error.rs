@@ -25,12 +25,12 @@ pub enum ChatError {
     /// Someone connected already uses this name (compared ignoring case).
     #[error("the name {0} is taken")]
     NameTaken(String),
-    /// The user is in that room already.
-    #[error("you are already in {0}")]
-    AlreadyInRoom(String),
     /// A frame other than `NICK` before the client has a name.
     #[error("send NICK:<name> first")]
     NoNameYet,
+    /// The user is in that room already.
+    #[error("you are already in {0}")]
+    AlreadyInRoom(String),
     /// The line is not a frame; this includes lines that are too long.
     #[error(transparent)]
     Frame(#[from] FrameError),

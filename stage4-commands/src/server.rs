@@ -233,7 +233,8 @@ impl Server {
     fn read_from(&mut self, id: UserId, now: Instant) -> bool {
         // Split borrow (pattern 7): naming the fields separately lets `user`
         // borrow `self.users` mutably while the handlers change
-        // `self.directory`.
+        // `self.directory`. A `&mut self` method call here would borrow all of
+        // `self`, `user` included, and not compile.
         let Server {
             users, directory, ..
         } = self;
