@@ -82,19 +82,7 @@ impl<'a> Iterator for Lines<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         // ANCHOR_END: lines_item
-        // Exercise 3.2: yield the next complete line, and keep an unfinished one
-        // tests: frames yields_every_complete_line_and_strips_crlf
-        // tests: frames keeps_the_unfinished_tail_for_the_next_read
-        // tests: frames a_frame_split_anywhere_is_completed_by_the_next_read
-        // tests: frames a_long_unfinished_line_is_too_long_before_its_end_arrives
-        // tests: frames a_line_of_exactly_the_maximum_is_accepted
-        // tests: conformance a_frame_split_across_two_reads_is_reassembled
-        // stub: todo!(
-        // stub:     "exercise 3.2: the next line in {:?} (lines of at most {} bytes, finished: {})",
-        // stub:     &self.buf[self.consumed..],
-        // stub:     self.max_line_len,
-        // stub:     self.finished
-        // stub: )
+        // Exercise 3.2: see "Your job" in chapter 3.
         // ANCHOR: exercise_3_2
         if self.finished {
             return None;

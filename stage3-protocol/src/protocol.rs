@@ -90,14 +90,7 @@ impl<'a> Frame<'a> {
     /// to change (see [`Frame`]) or the type is unknown.
     pub fn parse(line: &'a str) -> Result<Frame<'a>, FrameError> {
         // ANCHOR_END: parse_signature
-        // Exercise 3.1: parse one line into a frame that borrows its payload from the line
-        // tests: frames parses_each_frame_type, types_ignore_ascii_case
-        // tests: frames msg_text_is_everything_after_the_first_colon
-        // tests: frames each_malformed_line_gets_its_error, clean_payloads_are_borrowed
-        // tests: zero_copy clean_frames_are_parsed_without_a_single_allocation
-        // tests: conformance the_sender_of_a_msg_is_the_connection_not_the_payload
-        // stub: let _ = (non_empty, lowercase, replace_controls, unknown_type);
-        // stub: todo!("exercise 3.1: parse {line:?} into a Frame")
+        // Exercise 3.1: see "Your job" in chapter 3.
         // ANCHOR: exercise_3_1
         // Only the first ':' separates: a message may contain more of them.
         let (kind, payload) = line.split_once(':').ok_or(FrameError::MissingColon)?;

@@ -270,20 +270,7 @@ impl ServerConfigBuilder {
         let mut problem = |field, rule| problems.push(Problem { field, rule });
         // ANCHOR_END: build_start
 
-        // Exercise 4.2: check the numeric limits, calling `problem` once for each broken rule
-        // tests: lib config::tests::each_bad_value_is_named_with_its_rule
-        // tests: lib config::tests::every_broken_limit_is_reported_at_once
-        // tests: lib config::tests::all_problems_are_reported_together
-        // tests: lib config::tests::the_defaults_are_valid, config::tests::every_setter_is_kept
-        // tests: lib config::tests::the_largest_line_is_allowed
-        // stub: let _ = (AT_LEAST_ONE, AT_LEAST_ONE_ROOM, within, more_than_a_line);
-        // stub: problem(
-        // stub:     "exercise 4.2",
-        // stub:     format!(
-        // stub:         "is to check max_users, max_rooms, max_line_len ({LINE_LEN_RANGE:?}), \
-        // stub:          max_name_len ({NAME_LEN_RANGE:?}) and max_outbox_bytes"
-        // stub:     ),
-        // stub: );
+        // Exercise 4.2: see "Your job" in chapter 4.
         // ANCHOR: exercise_4_2
         if config.max_users == 0 {
             problem("max_users", AT_LEAST_ONE.to_owned());
