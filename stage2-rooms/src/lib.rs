@@ -31,6 +31,7 @@
 //!   it is reached, new connections wait in the listen queue.
 
 pub mod arena;
+mod directory;
 mod error;
 mod ids;
 mod inbox;

@@ -1,7 +1,6 @@
 //! The server: one thread, many non-blocking sockets, polled in turn.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
 use std::fmt::Display;
 use std::io::{self, Read};
 use std::mem;
@@ -11,10 +10,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::arena::Arena;
+use crate::directory::Directory;
 use crate::inbox::Inbox;
 use crate::outbox::Outbox;
-use crate::room::Room;
-use crate::{ChatError, Message, RoomId, UserId, clean_text, validate_name};
+use crate::{ChatError, RoomId, UserId};
 
 // ANCHOR: limits
 /// The limits that protect the server, and every other client, from one client.
@@ -78,14 +77,14 @@ struct User {
 }
 
 /// The user as the chat sees them.
-struct Session {
+pub(crate) struct Session {
     /// `None` until the client has chosen a valid, unused name.
-    name: Option<String>,
+    pub(crate) name: Option<String>,
     /// `None` until the user has a name.
-    room: Option<RoomId>,
+    pub(crate) room: Option<RoomId>,
     /// Lines waiting to be written to this user. Shared with the `Room`, which
     /// queues other members' messages here (pattern 6).
-    outbox: Rc<RefCell<Outbox>>,
+    pub(crate) outbox: Rc<RefCell<Outbox>>,
 }
 
 /// Where a connection is in its life.
@@ -122,16 +121,6 @@ pub struct Server {
     /// No `accept` before this moment; set after `accept` fails.
     accept_paused_until: Instant,
 }
-
-/// Who is where: the rooms, and the names in use.
-struct Directory {
-    /// Every room, named by `RoomId`. Stage 2 has only the lobby.
-    rooms: Arena<RoomId, Room>,
-    /// The names in use, lowercased, so that `Alice` cannot pose as `alice`.
-    names: HashSet<String>,
-    /// The room every user joins first.
-    lobby: RoomId,
-}
 // ANCHOR_END: server
 
 impl Server {
@@ -140,17 +129,11 @@ impl Server {
         // `accept` must return at once when nobody is waiting, or one idle
         // listener would stall every connected client.
         listener.set_nonblocking(true)?;
-        let mut rooms = Arena::new();
-        let lobby = rooms.insert(Room::new(LOBBY));
         Ok(Server {
             listener,
             limits,
             users: Arena::new(),
-            directory: Directory {
-                rooms,
-                names: HashSet::new(),
-                lobby,
-            },
+            directory: Directory::new(),
             pass: Vec::new(),
             accept_paused_until: Instant::now(),
         })
@@ -343,86 +326,6 @@ impl Server {
     }
 }
 
-impl Directory {
-    // ANCHOR: handle_line
-    /// Handles one line from `id`: the name it asked for, or a chat message.
-    fn handle_line(&mut self, id: UserId, line: &[u8], session: &mut Session) {
-        let Ok(text) = std::str::from_utf8(line) else {
-            tell(session, format_args!("error: {}", ChatError::InvalidUtf8));
-            return;
-        };
-        let text = text.trim();
-        let (Some(name), Some(room)) = (&session.name, session.room) else {
-            self.register(id, text, session);
-            return;
-        };
-        if text.is_empty() {
-            return;
-        }
-        let body = clean_text(text);
-        let message = text_line(Message {
-            from: name,
-            body: &body,
-        });
-        if let Some(room) = self.rooms.get(room) {
-            room.broadcast(id, &message);
-        }
-    }
-    // ANCHOR_END: handle_line
-
-    // ANCHOR: register
-    /// Gives `id` the name it asked for and puts it in the lobby, or says why not.
-    fn register(&mut self, id: UserId, name: &str, session: &mut Session) {
-        let checked = validate_name(name).and_then(|()| {
-            if self.names.insert(name.to_ascii_lowercase()) {
-                Ok(())
-            } else {
-                Err(ChatError::NameTaken(name.to_owned()))
-            }
-        });
-        if let Err(error) = checked {
-            tell(session, format_args!("error: {error}. what is your name?"));
-            return;
-        }
-        let Some(room) = self.rooms.get_mut(self.lobby) else {
-            return;
-        };
-        tell(
-            session,
-            format_args!("welcome, {name}! you are in #{}", room.name()),
-        );
-        room.broadcast(
-            id,
-            &text_line(format_args!("* {name} joined #{}", room.name())),
-        );
-        room.add(id, &session.outbox);
-        session.name = Some(name.to_owned());
-        session.room = Some(self.lobby);
-    }
-    // ANCHOR_END: register
-
-    // ANCHOR: depart
-    /// Takes `id` out of its room and frees its name, telling the room.
-    fn depart(&mut self, id: UserId, session: &mut Session) {
-        let Some(name) = session.name.take() else {
-            return;
-        };
-        self.names.remove(&name.to_ascii_lowercase());
-        if let Some(room) = session
-            .room
-            .take()
-            .and_then(|room| self.rooms.get_mut(room))
-        {
-            room.remove(id);
-            room.broadcast(
-                id,
-                &text_line(format_args!("* {name} left #{}", room.name())),
-            );
-        }
-    }
-    // ANCHOR_END: depart
-}
-
 // ANCHOR: hang_up
 /// Tells the user why it is being disconnected and starts the hang-up.
 fn hang_up(user: &mut User, error: &ChatError, now: Instant) {
@@ -453,12 +356,12 @@ fn discard_input(user: &mut User) -> bool {
 
 // ANCHOR: text_line
 /// Queues one line for the user.
-fn tell(session: &Session, text: impl Display) {
+pub(crate) fn tell(session: &Session, text: impl Display) {
     session.outbox.borrow_mut().push(text_line(text));
 }
 
 /// Formats `text` once, with its newline, as a line that many outboxes can share.
-fn text_line(text: impl Display) -> Rc<str> {
+pub(crate) fn text_line(text: impl Display) -> Rc<str> {
     Rc::from(format!("{text}\n"))
 }
 // ANCHOR_END: text_line

@@ -9,40 +9,28 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::FrameError;
+use crate::{FrameError, NameError};
 
 // ANCHOR: chat_error
 /// Everything that can go wrong with a client. The `Display` text is what the
 /// client is told, after `ERR:`.
 #[derive(Debug, Error)]
 pub enum ChatError {
-    /// An empty name.
-    #[error("the name is empty")]
-    EmptyName,
-    /// The name is longer than [`MAX_NAME_LEN`](crate::MAX_NAME_LEN).
-    #[error("a name is at most {max} bytes long")]
-    NameTooLong {
-        /// The limit that was exceeded.
-        max: usize,
-    },
-    /// The name contains something other than letters, digits, `_` and `-`.
-    #[error("a name may contain only letters, digits, '_' and '-'")]
-    InvalidName,
+    /// A user name that breaks the naming rule.
+    #[error("a name {0}")]
+    BadName(NameError),
+    /// A room name that breaks the naming rule.
+    #[error("a room name {0}")]
+    BadRoom(NameError),
     /// Someone connected already uses this name (compared ignoring case).
     #[error("the name {0} is taken")]
     NameTaken(String),
-    /// A room name that breaks the naming rule.
-    #[error("a room name is 1 to {max} bytes of letters, digits, '_' and '-'")]
-    InvalidRoom {
-        /// The longest allowed room name.
-        max: usize,
-    },
-    /// The user is in that room already.
-    #[error("you are already in {0}")]
-    AlreadyInRoom(String),
     /// A frame other than `NICK` before the client has a name.
     #[error("send NICK:<name> first")]
     NoNameYet,
+    /// The user is in that room already.
+    #[error("you are already in {0}")]
+    AlreadyInRoom(String),
     /// The line is not a frame; this includes lines that are too long.
     #[error(transparent)]
     Frame(#[from] FrameError),

@@ -37,17 +37,21 @@
 //!   there are never more rooms than users.
 
 pub mod arena;
+mod directory;
 mod error;
 mod ids;
 mod inbox;
-mod names;
+mod lines;
+pub mod names;
 mod outbox;
 mod protocol;
 mod room;
 mod server;
+mod text;
 
 pub use error::ChatError;
 pub use ids::{RoomId, UserId};
-pub use names::{MAX_NAME_LEN, validate_name, validate_room};
+pub use lines::{LineError, Lines};
+pub use names::{NameError, validate_name, validate_room_name};
 pub use protocol::{Frame, FrameError, FrameIter, Reply};
-pub use server::{LOBBY, Limits, Server};
+pub use server::{LOBBY, Limits, MAX_NAME_LEN, Server};

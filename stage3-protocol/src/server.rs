@@ -1,7 +1,6 @@
 //! The server: one thread, many non-blocking sockets, polled in turn.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 use std::fmt::Display;
 use std::io::{self, Read};
 use std::mem;
@@ -11,12 +10,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::arena::Arena;
+use crate::directory::Directory;
 use crate::inbox::Inbox;
 use crate::outbox::Outbox;
-use crate::room::Room;
-use crate::{
-    ChatError, Frame, FrameError, FrameIter, Reply, RoomId, UserId, validate_name, validate_room,
-};
+use crate::{ChatError, Frame, FrameError, FrameIter, LineError, Reply, RoomId, UserId};
 
 // ANCHOR: limits
 /// The limits that protect the server, and every other client, from one client.
@@ -61,6 +58,9 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// The name of the room every user joins first.
 pub const LOBBY: &str = "lobby";
 
+/// The longest name a client may use, in bytes.
+pub const MAX_NAME_LEN: usize = 32;
+
 // ANCHOR: user
 /// One connected client.
 struct User {
@@ -78,14 +78,26 @@ struct User {
 }
 
 /// The user as the chat sees them.
-struct Session {
+pub(crate) struct Session {
     /// `None` until the client has chosen a valid, unused name.
-    name: Option<String>,
+    pub(crate) name: Option<String>,
     /// `None` until the user has a name.
-    room: Option<RoomId>,
+    pub(crate) room: Option<RoomId>,
     /// Lines waiting to be written to this user. Shared with the `Room`, which
     /// queues other members' messages here (pattern 6).
-    outbox: Rc<RefCell<Outbox>>,
+    pub(crate) outbox: Rc<RefCell<Outbox>>,
+}
+
+impl Session {
+    /// Queues one line for the user.
+    pub(crate) fn tell(&self, text: impl Display) {
+        self.outbox.borrow_mut().push(text_line(text));
+    }
+
+    /// Tells the user what was wrong with its last frame.
+    pub(crate) fn refuse(&self, error: &ChatError) {
+        self.tell(Reply::Err(&error.to_string()));
+    }
 }
 
 /// Where a connection is in its life.
@@ -123,17 +135,6 @@ pub struct Server {
     accept_paused_until: Instant,
 }
 
-/// Who is where: the rooms, and the names in use.
-struct Directory {
-    /// Every room, named by `RoomId`.
-    rooms: Arena<RoomId, Room>,
-    /// Each room's id by its name, for `JOIN`.
-    by_name: HashMap<String, RoomId>,
-    /// The names in use, lowercased, so that `Alice` cannot pose as `alice`.
-    names: HashSet<String>,
-    /// The room every user joins first.
-    lobby: RoomId,
-}
 // ANCHOR_END: server
 
 impl Server {
@@ -142,19 +143,11 @@ impl Server {
         // `accept` must return at once when nobody is waiting, or one idle
         // listener would stall every connected client.
         listener.set_nonblocking(true)?;
-        let mut rooms = Arena::new();
-        let lobby = rooms.insert(Room::new(LOBBY));
-        let by_name = HashMap::from([(LOBBY.to_owned(), lobby)]);
         Ok(Server {
             listener,
             limits,
             users: Arena::new(),
-            directory: Directory {
-                rooms,
-                by_name,
-                names: HashSet::new(),
-                lobby,
-            },
+            directory: Directory::new(),
             pass: Vec::new(),
             accept_paused_until: Instant::now(),
         })
@@ -269,35 +262,7 @@ impl Server {
                 return true;
             }
         }
-        // ANCHOR: frames
-        // A QUIT or a line too long ends the connection. The loop only notes
-        // it, and the hang-up happens in one place below, after the inbox is
-        // consumed. That choice makes the QUIT frame outlive the buffer it
-        // borrows, which `consume` changes: `into_owned` (pattern 13) lets it.
-        // (Handling QUIT inside the loop would need no copy; the price would be
-        // a hang-up written twice.)
-        let mut ending: Option<Result<Frame<'static>, FrameError>> = None;
-        // `frames` borrows `user.inbox` while the handlers change
-        // `user.session`: the split borrow again, one level down.
-        let mut frames = FrameIter::new(user.inbox.pending(), limits.max_line_len);
-        for frame in &mut frames {
-            match frame {
-                Ok(quit @ Frame::Quit(_)) => {
-                    ending = Some(Ok(quit.into_owned()));
-                    break;
-                }
-                Ok(frame) => directory.handle_frame(id, frame, &mut user.session),
-                Err(error @ FrameError::TooLong { .. }) => {
-                    ending = Some(Err(error));
-                    break;
-                }
-                Err(error) => tell_error(&user.session, &error.into()),
-            }
-        }
-        let consumed = frames.consumed();
-        user.inbox.consume(consumed);
-        // ANCHOR_END: frames
-        match ending {
+        match user.read_frames(id, directory, limits.max_line_len) {
             Some(Ok(Frame::Quit(reason))) => {
                 directory.depart(id, &mut user.session, &reason);
                 let goodbye = text_line(Reply::Ok("bye"));
@@ -373,139 +338,45 @@ impl Server {
     }
 }
 
-impl Directory {
-    // ANCHOR: handle_frame
-    /// Handles one frame from `id`. `QUIT` never arrives here: it ends the
-    /// connection, which is the caller's business.
-    fn handle_frame(&mut self, id: UserId, frame: Frame<'_>, session: &mut Session) {
-        let result = match (&frame, &session.name) {
-            (Frame::Nick(name), None) => self.register(id, name, session),
-            (Frame::Nick(name), Some(_)) => self.rename(id, name, session),
-            (_, None) => Err(ChatError::NoNameYet),
-            (Frame::Join(room), Some(_)) => self.join(id, room, session),
-            (Frame::Msg(text), Some(name)) => {
-                if let Some(room) = session.room.and_then(|room| self.rooms.get(room)) {
-                    room.broadcast(id, &text_line(Reply::Msg { from: name, text }));
+impl User {
+    // ANCHOR: frames
+    /// Handles every complete frame in the inbox, and returns the one that
+    /// ends the connection, if any: a `QUIT`, or a line that is too long.
+    fn read_frames(
+        &mut self,
+        id: UserId,
+        directory: &mut Directory,
+        max_line_len: usize,
+    ) -> Option<Result<Frame<'static>, FrameError>> {
+        // A QUIT or a line too long ends the connection. The loop only notes
+        // it, and `read_from` hangs up in one place, after the inbox is
+        // consumed. That choice makes the QUIT frame outlive the buffer it
+        // borrows, which `consume` changes: `into_owned` (pattern 13) lets it.
+        // (Handling QUIT inside the loop would need no copy; the price would be
+        // a hang-up written twice.)
+        let mut ending: Option<Result<Frame<'static>, FrameError>> = None;
+        // `frames` borrows `self.inbox` while the handlers change
+        // `self.session`: the split borrow again, one level down.
+        let mut frames = FrameIter::new(self.inbox.pending(), max_line_len);
+        for frame in &mut frames {
+            match frame {
+                Ok(quit @ Frame::Quit(_)) => {
+                    ending = Some(Ok(quit.into_owned()));
+                    break;
                 }
-                Ok(())
+                Ok(frame) => directory.handle(id, frame, &mut self.session),
+                Err(error @ FrameError::Line(LineError::TooLong { .. })) => {
+                    ending = Some(Err(error));
+                    break;
+                }
+                Err(error) => self.session.refuse(&error.into()),
             }
-            (Frame::Quit(_), Some(_)) => Ok(()),
-        };
-        if let Err(error) = result {
-            tell_error(session, &error);
         }
+        let consumed = frames.consumed();
+        self.inbox.consume(consumed);
+        ending
     }
-    // ANCHOR_END: handle_frame
-
-    /// Gives `id` its first name and puts it in the lobby.
-    fn register(&mut self, id: UserId, name: &str, session: &mut Session) -> Result<(), ChatError> {
-        validate_name(name)?;
-        self.claim_name(name)?;
-        session.name = Some(name.to_owned());
-        let room = self.lobby;
-        self.enter(id, room, session);
-        tell(
-            session,
-            Reply::Ok(&format!("welcome {name}, you are in {LOBBY}")),
-        );
-        Ok(())
-    }
-
-    /// Changes the name of a user who has one, and tells their room.
-    fn rename(&mut self, id: UserId, new: &str, session: &mut Session) -> Result<(), ChatError> {
-        let Some(old) = session.name.as_deref() else {
-            return Err(ChatError::NoNameYet);
-        };
-        validate_name(new)?;
-        // Changing only the case of one's own name must not look "taken".
-        if !old.eq_ignore_ascii_case(new) {
-            self.claim_name(new)?;
-            self.names.remove(&old.to_ascii_lowercase());
-        }
-        if let Some(room) = session.room.and_then(|room| self.rooms.get(room)) {
-            room.broadcast(id, &text_line(Reply::Nick { old, new }));
-        }
-        session.name = Some(new.to_owned());
-        tell(session, Reply::Ok(&format!("you are now {new}")));
-        Ok(())
-    }
-
-    /// Moves `id` to `room`, creating the room if nobody is in it yet.
-    fn join(&mut self, id: UserId, room: &str, session: &mut Session) -> Result<(), ChatError> {
-        validate_room(room)?;
-        if let Some(current) = session.room.and_then(|room| self.rooms.get(room))
-            && current.name() == room
-        {
-            return Err(ChatError::AlreadyInRoom(room.to_owned()));
-        }
-        self.leave(id, session, "");
-        let target = match self.by_name.get(room) {
-            Some(&existing) => existing,
-            None => {
-                let created = self.rooms.insert(Room::new(room));
-                self.by_name.insert(room.to_owned(), created);
-                created
-            }
-        };
-        self.enter(id, target, session);
-        tell(session, Reply::Ok(&format!("you are in {room}")));
-        Ok(())
-    }
-
-    /// Reserves a valid `name`, unless someone has it already.
-    fn claim_name(&mut self, name: &str) -> Result<(), ChatError> {
-        if self.names.insert(name.to_ascii_lowercase()) {
-            Ok(())
-        } else {
-            Err(ChatError::NameTaken(name.to_owned()))
-        }
-    }
-
-    /// Adds `id` to `room` and tells the members already there.
-    fn enter(&mut self, id: UserId, room_id: RoomId, session: &mut Session) {
-        let (Some(room), Some(name)) = (self.rooms.get_mut(room_id), &session.name) else {
-            return;
-        };
-        room.broadcast(
-            id,
-            &text_line(Reply::Joined {
-                room: room.name(),
-                name,
-            }),
-        );
-        room.add(id, &session.outbox);
-        session.room = Some(room_id);
-    }
-
-    /// Takes `id` out of its room, tells the room why, and removes the room if
-    /// it is now empty (the lobby always stays).
-    fn leave(&mut self, id: UserId, session: &mut Session, reason: &str) {
-        let (Some(room_id), Some(name)) = (session.room.take(), &session.name) else {
-            return;
-        };
-        let Some(room) = self.rooms.get_mut(room_id) else {
-            return;
-        };
-        room.remove(id);
-        let notice = Reply::Left {
-            room: room.name(),
-            name,
-            reason,
-        };
-        room.broadcast(id, &text_line(notice));
-        if room.is_empty() && room_id != self.lobby {
-            self.by_name.remove(room.name());
-            self.rooms.remove(room_id);
-        }
-    }
-
-    /// Takes `id` out of the chat entirely: out of its room, and its name freed.
-    fn depart(&mut self, id: UserId, session: &mut Session, reason: &str) {
-        self.leave(id, session, reason);
-        if let Some(name) = session.name.take() {
-            self.names.remove(&name.to_ascii_lowercase());
-        }
-    }
+    // ANCHOR_END: frames
 }
 
 /// Tells the user why it is being disconnected and starts the hang-up.
@@ -534,17 +405,7 @@ fn discard_input(user: &mut User) -> bool {
     }
 }
 
-/// Tells the user what was wrong with its last frame.
-fn tell_error(session: &Session, error: &ChatError) {
-    tell(session, Reply::Err(&error.to_string()));
-}
-
-/// Queues one line for the user.
-fn tell(session: &Session, text: impl Display) {
-    session.outbox.borrow_mut().push(text_line(text));
-}
-
 /// Formats `text` once, with its newline, as a line that many outboxes can share.
-fn text_line(text: impl Display) -> Rc<str> {
+pub(crate) fn text_line(text: impl Display) -> Rc<str> {
     Rc::from(format!("{text}\n"))
 }

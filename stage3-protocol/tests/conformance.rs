@@ -144,9 +144,9 @@ fn names_are_checked() {
     newcomer.send("NICK:");
     newcomer.expect("ERR:NICK needs something after the ':'");
     newcomer.send("NICK:a:b");
-    newcomer.expect("ERR:a name may contain only letters, digits, '_' and '-'");
+    newcomer.expect("ERR:a name may contain only ASCII letters, digits, '_' and '-', not ':'");
     newcomer.send(&format!("NICK:{}", "n".repeat(33)));
-    newcomer.expect("ERR:a name is at most 32 bytes long");
+    newcomer.expect("ERR:a name must be at most 32 bytes long");
     newcomer.hint("names are compared ignoring case");
     newcomer.send("NICK:ALICE");
     newcomer.expect("ERR:the name ALICE is taken");
@@ -199,7 +199,9 @@ fn rooms_keep_their_messages_to_themselves() {
     carol.send("JOIN:rust");
     carol.expect("ERR:you are already in rust");
     carol.send("JOIN:no spaces");
-    carol.expect("ERR:a room name is 1 to 32 bytes of letters, digits, '_' and '-'");
+    carol.expect(
+        "ERR:a room name may contain only lowercase ASCII letters, digits, '_' and '-', not ' '",
+    );
 }
 
 #[test]

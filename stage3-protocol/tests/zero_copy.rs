@@ -130,7 +130,7 @@ fn clean_frames_are_parsed_without_a_single_allocation() {
         "parsing {FRAMES} clean frames made {allocations} allocations instead of 0. \
          A lowercase room or a text without control characters must stay borrowed: \
          look for `to_owned`, `to_string`, `to_lowercase`, `format!` or `Cow::Owned` \
-         on the common path of `Frame::parse` and `FrameIter::next` in src/protocol.rs"
+         on the common path of `Frame::parse` in src/protocol.rs and `Lines::next` in src/lines.rs"
     );
 }
 // ANCHOR_END: clean_frames

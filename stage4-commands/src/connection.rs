@@ -9,6 +9,7 @@
 
 use std::cell::RefCell;
 use std::fmt::Display;
+use std::mem;
 use std::rc::Rc;
 
 use crate::RoomId;
@@ -161,3 +162,35 @@ impl Connection<InRoom> {
     }
 }
 // ANCHOR_END: transitions
+
+// ANCHOR: session
+/// The typestate connection of one user, in whichever state it is now.
+///
+/// The server keeps every user in one arena, so it needs one type for all
+/// states: this enum. Each transition takes the connection out, consumes it,
+/// and puts the next state back.
+pub(crate) enum Session {
+    /// Connected, asked for a name.
+    Unauthenticated(Connection<Unauthenticated>),
+    /// Named and in a room: a full member of the chat.
+    InRoom(Connection<InRoom>),
+    /// Out of the chat: quit, kicked or disconnected; only the socket is left.
+    Departed,
+}
+
+impl Session {
+    /// Takes the connection out for a transition, leaving `Departed` behind.
+    pub(crate) fn take(&mut self) -> Session {
+        mem::replace(self, Session::Departed)
+    }
+
+    /// Queues one line for the client, whatever its state.
+    pub(crate) fn tell(&self, text: impl Display) {
+        match self {
+            Session::Unauthenticated(connection) => connection.tell(text),
+            Session::InRoom(connection) => connection.tell(text),
+            Session::Departed => {}
+        }
+    }
+}
+// ANCHOR_END: session

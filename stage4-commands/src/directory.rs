@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use std::mem;
 
 use crate::arena::Arena;
-use crate::connection::{Connection, InRoom, Named, Unauthenticated};
+use crate::connection::{Connection, InRoom, Named, Session, Unauthenticated};
 use crate::room::Room;
-use crate::server::{Session, text_line};
+use crate::server::text_line;
 use crate::{
     ChatError, Command, FilterChain, HELP, Input, RoomId, ServerConfig, UserId, validate_name,
     validate_room_name,

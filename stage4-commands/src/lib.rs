@@ -52,6 +52,7 @@ pub mod names;
 mod outbox;
 mod room;
 mod server;
+mod text;
 
 pub use command::{Command, CommandError, HELP, Input, parse_input};
 pub use config::{ConfigError, ServerConfig, ServerConfigBuilder};

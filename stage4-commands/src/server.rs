@@ -10,7 +10,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::arena::Arena;
-use crate::connection::{Connection, InRoom, Unauthenticated};
+use crate::connection::{Connection, Session};
 use crate::directory::Directory;
 use crate::inbox::Inbox;
 use crate::outbox::Outbox;
@@ -50,37 +50,7 @@ struct User {
     last_heard: Instant,
     status: Status,
 }
-
-/// The typestate connection of one user, in whichever state it is now.
-///
-/// The server keeps every user in one arena, so it needs one type for all
-/// states: this enum. Each transition takes the connection out, consumes it,
-/// and puts the next state back.
-pub(crate) enum Session {
-    /// Connected, asked for a name.
-    Unauthenticated(Connection<Unauthenticated>),
-    /// Named and in a room: a full member of the chat.
-    InRoom(Connection<InRoom>),
-    /// Out of the chat: quit, kicked or disconnected; only the socket is left.
-    Departed,
-}
 // ANCHOR_END: user
-
-impl Session {
-    /// Takes the connection out for a transition, leaving `Departed` behind.
-    pub(crate) fn take(&mut self) -> Session {
-        mem::replace(self, Session::Departed)
-    }
-
-    /// Queues one line for the client, whatever its state.
-    pub(crate) fn tell(&self, text: impl Display) {
-        match self {
-            Session::Unauthenticated(connection) => connection.tell(text),
-            Session::InRoom(connection) => connection.tell(text),
-            Session::Departed => {}
-        }
-    }
-}
 
 /// Where a connection is in its life, as far as the socket is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,7 +233,8 @@ impl Server {
     fn read_from(&mut self, id: UserId, now: Instant) -> bool {
         // Split borrow (pattern 7): naming the fields separately lets `user`
         // borrow `self.users` mutably while the handlers change
-        // `self.directory`.
+        // `self.directory`. A `&mut self` method call here would borrow all of
+        // `self`, `user` included, and not compile.
         let Server {
             users, directory, ..
         } = self;
@@ -291,36 +262,7 @@ impl Server {
                 return true;
             }
         }
-        // ANCHOR: lines
-        let mut ending = None;
-        let mut lines = Lines::new(user.inbox.pending(), directory.config().max_line_len());
-        for line in &mut lines {
-            let line = match line {
-                Ok(line) => line,
-                Err(error @ LineError::TooLong { .. }) => {
-                    ending = Some(Ending::Refused(error.into()));
-                    break;
-                }
-                Err(error) => {
-                    directory.refuse(&user.session, error.into());
-                    continue;
-                }
-            };
-            match parse_input(line) {
-                // The session ends after the loop, once the inbox is consumed,
-                // and the goodbye must outlive that: made owned (pattern 13).
-                Ok(Input::Command(Command::Quit(goodbye))) => {
-                    ending = Some(Ending::Quit(goodbye.into_owned()));
-                    break;
-                }
-                Ok(input) => directory.handle(id, input, &mut user.session),
-                Err(error) => directory.refuse(&user.session, error.into()),
-            }
-        }
-        let consumed = lines.consumed();
-        user.inbox.consume(consumed);
-        // ANCHOR_END: lines
-        match ending {
+        match user.read_lines(id, directory) {
             Some(Ending::Quit(goodbye)) => {
                 directory.depart(id, &mut user.session, &goodbye);
                 let bye = text_line("* bye");
@@ -425,6 +367,43 @@ impl Server {
         }
         busy
     }
+}
+
+impl User {
+    // ANCHOR: lines
+    /// Handles every complete line in the inbox, and returns how the
+    /// connection ends, if one of them ends it.
+    fn read_lines(&mut self, id: UserId, directory: &mut Directory) -> Option<Ending> {
+        let mut ending = None;
+        let mut lines = Lines::new(self.inbox.pending(), directory.config().max_line_len());
+        for line in &mut lines {
+            let line = match line {
+                Ok(line) => line,
+                Err(error @ LineError::TooLong { .. }) => {
+                    ending = Some(Ending::Refused(error.into()));
+                    break;
+                }
+                Err(error) => {
+                    directory.refuse(&self.session, error.into());
+                    continue;
+                }
+            };
+            match parse_input(line) {
+                // The session ends after the loop, once the inbox is consumed,
+                // and the goodbye must outlive that: made owned (pattern 13).
+                Ok(Input::Command(Command::Quit(goodbye))) => {
+                    ending = Some(Ending::Quit(goodbye.into_owned()));
+                    break;
+                }
+                Ok(input) => directory.handle(id, input, &mut self.session),
+                Err(error) => directory.refuse(&self.session, error.into()),
+            }
+        }
+        let consumed = lines.consumed();
+        self.inbox.consume(consumed);
+        ending
+    }
+    // ANCHOR_END: lines
 }
 
 /// Tells the user why it is being disconnected and starts the hang-up.

@@ -90,6 +90,7 @@ mod lines;
 pub mod names;
 mod room;
 pub mod server;
+mod text;
 
 pub use command::{Command, CommandError, HELP, Input, parse_input};
 pub use config::{ConfigError, ServerConfig, ServerConfigBuilder};

@@ -1,9 +1,9 @@
 //! Cutting a client's read buffer into lines, without copying.
 //!
-//! Stage 3's `FrameIter` parsed each line as a frame. People do not type
-//! frames, so in this stage the iterator only cuts and checks lines, and
-//! [`parse_input`](crate::parse_input) decides what each one means. Each line is
-//! still borrowed from the buffer.
+//! TCP delivers bytes, not lines: one read may return half a line, or three
+//! lines and the start of a fourth. [`Lines`] yields the complete lines of a
+//! buffer, each borrowed from it, and leaves the unfinished one for the next
+//! read. What a line means is the caller's business.
 
 use thiserror::Error;
 
@@ -23,13 +23,24 @@ pub enum LineError {
     },
 }
 
+// ANCHOR: lines_struct
 /// Splits a read buffer into complete lines, `\n` or `\r\n` removed.
 ///
-/// The unfinished line at the end is never yielded; [`consumed`](Self::consumed)
-/// says how many bytes the yielded lines took, so the caller drains exactly
-/// those and keeps the rest for the next read. A line longer than
-/// `max_line_len`, finished or not, yields [`LineError::TooLong`] and ends the
-/// iteration.
+/// The caller reads bytes into a buffer and passes the buffer to
+/// [`Lines::new`]. The iterator yields one item per complete line, in order:
+/// `Ok(line)`, or [`LineError::NotUtf8`] for a line that is not text, so that
+/// one bad line does not stop the lines after it.
+///
+/// The unfinished line at the end of the buffer is never yielded: the rest of
+/// it has not arrived yet. After iterating, [`consumed`](Self::consumed) says
+/// how many bytes the complete lines took. The caller removes exactly that
+/// many bytes from the front of its buffer, keeps the rest, and appends the
+/// next read to it.
+///
+/// A line longer than `max_line_len` bytes, not counting its ending, makes the
+/// iterator yield [`LineError::TooLong`] and then end. An unfinished line is
+/// reported as soon as it is too long, so the buffer never has to hold more
+/// than `max_line_len + 1` bytes of it (the `+ 1` is a `\r` waiting for its `\n`).
 #[derive(Debug, Clone)]
 pub struct Lines<'a> {
     /// The buffer, as the caller passed it.
@@ -41,9 +52,11 @@ pub struct Lines<'a> {
     /// Set after `TooLong`, the last item.
     finished: bool,
 }
+// ANCHOR_END: lines_struct
 
 impl<'a> Lines<'a> {
-    /// Iterates over the complete lines in `buf`.
+    /// Iterates over the complete lines in `buf`, each at most `max_line_len`
+    /// bytes long without its ending.
     pub fn new(buf: &'a [u8], max_line_len: usize) -> Self {
         Lines {
             buf,
@@ -53,28 +66,38 @@ impl<'a> Lines<'a> {
         }
     }
 
-    /// How many bytes the lines yielded so far took, line endings included.
+    /// How many bytes at the front of the buffer the lines yielded so far took,
+    /// line endings included: the number of bytes the caller may drain.
+    ///
+    /// It never counts the unfinished line at the end, nor a line that was too long.
     pub fn consumed(&self) -> usize {
         self.consumed
     }
 }
 
 // ANCHOR: lines
+// ANCHOR: lines_item
 impl<'a> Iterator for Lines<'a> {
     type Item = Result<&'a str, LineError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        // ANCHOR_END: lines_item
         if self.finished {
             return None;
         }
         let rest = &self.buf[self.consumed..];
         let newline = rest.iter().position(|&b| b == b'\n');
+        // Without a '\n', `rest` is the unfinished line: it is measured too.
         let line = match newline {
             Some(end) => &rest[..end],
             None => rest,
         };
+        // At the end of an unfinished line, a '\r' may be the first half of
+        // "\r\n": it does not count against the limit either.
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.len() > self.max_line_len {
+            // Always the last item. Ending after a complete line too keeps the
+            // outcome the same however the bytes were split into reads.
             self.finished = true;
             return Some(Err(LineError::TooLong {
                 max: self.max_line_len,

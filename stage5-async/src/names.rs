@@ -1,7 +1,7 @@
 //! The rules for user names and room names.
 //!
-//! Both the configuration (the default room, the admins) and the server (`/nick`,
-//! `/join`) check names, so the rules live here, in one place.
+//! Everything that accepts a name checks it here, so the rules live in one
+//! place, and every refusal says which character broke them.
 
 use thiserror::Error;
 
@@ -12,7 +12,7 @@ pub const MAX_ROOM_NAME_LEN: usize = 32;
 /// Why a name was refused.
 ///
 /// The messages are written to follow the thing being named, as in
-/// "room name must not be empty" or "default_room must not be empty".
+/// "a room name must not be empty".
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum NameError {
     /// The name has no characters at all.
@@ -41,8 +41,9 @@ pub enum NameError {
 // ANCHOR: validate
 /// Checks a user name: 1 to `max_len` bytes of ASCII letters, digits, `_` or `-`.
 ///
-/// The narrow alphabet keeps names readable in every terminal and impossible to
-/// confuse with the `<name>` framing or with a control sequence.
+/// The narrow alphabet keeps names readable in every terminal, free of the
+/// punctuation that frames them in what the server sends (such as `:` or `<`),
+/// and impossible to confuse with a control sequence.
 pub fn validate_name(name: &str, max_len: usize) -> Result<(), NameError> {
     check(
         name,
@@ -55,8 +56,8 @@ pub fn validate_name(name: &str, max_len: usize) -> Result<(), NameError> {
 /// Checks a room name: 1 to [`MAX_ROOM_NAME_LEN`] bytes of lowercase ASCII
 /// letters, digits, `_` or `-`.
 ///
-/// Room names are case-insensitive (`/join Rust` and `/join rust` are the same
-/// room). They are stored lowercase so that comparing two of them is a plain
+/// Room names are case-insensitive (`Rust` and `rust` are the same room).
+/// They are stored lowercase so that comparing two of them is a plain
 /// string comparison, which is why this check refuses uppercase letters.
 pub fn validate_room_name(name: &str) -> Result<(), NameError> {
     check(

@@ -68,6 +68,7 @@ pub mod names;
 mod rate;
 mod room;
 pub mod server;
+mod text;
 
 pub use command::{Command, CommandError, HELP, Input, parse_input};
 pub use config::{ConfigError, ServerConfig, ServerConfigBuilder};
