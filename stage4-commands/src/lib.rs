@@ -54,7 +54,7 @@ mod room;
 mod server;
 
 pub use command::{Command, CommandError, HELP, Input, parse_input};
-pub use config::{ConfigError, ServerConfig, ServerConfigBuilder};
+pub use config::{ConfigError, ServerConfig, Settings};
 pub use error::ChatError;
 pub use filter::{FilterChain, Verdict};
 pub use ids::{RoomId, UserId};

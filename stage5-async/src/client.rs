@@ -78,14 +78,14 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, _permit: OwnedSemapho
     let (reader, writer) = stream.into_split();
     let mut client = Client {
         id: UserId::next(),
-        inbox: Inbox::new(shared.config.max_line_len()),
-        idle_deadline: Instant::now() + shared.config.idle_timeout(),
+        inbox: Inbox::new(shared.config.max_line_len),
+        idle_deadline: Instant::now() + shared.config.idle_timeout,
         shared,
         reader,
         writer,
     };
     let connection = Connection::new(client.id);
-    let name_deadline = Instant::now() + client.shared.config.name_timeout();
+    let name_deadline = Instant::now() + client.shared.config.name_timeout;
     let (member, ending) = match client.choose_name(connection, name_deadline).await {
         Ok((member, kicked)) => {
             let (member, ending) = client.chat(member, kicked).await;
@@ -118,7 +118,7 @@ impl Client {
                 ..
             } = self;
             let mut registered = None;
-            let mut lines = Lines::new(inbox.pending(), shared.config.max_line_len());
+            let mut lines = Lines::new(inbox.pending(), shared.config.max_line_len);
             for line in &mut lines {
                 let error = match parse(line) {
                     Ok(Input::Chat(answer)) => {
@@ -163,7 +163,7 @@ impl Client {
             member.name(),
             member.room()
         );
-        if let Some(motd) = self.shared.config.motd() {
+        if let Some(motd) = self.shared.config.motd.as_deref() {
             for line in motd.lines() {
                 text.push_str(&format!("* {line}\n"));
             }
@@ -206,7 +206,7 @@ impl Client {
             let outcome = match event {
                 Event::Read(Ok(0)) => Err(Ending::Closed),
                 Event::Read(Ok(_)) => {
-                    self.idle_deadline = Instant::now() + self.shared.config.idle_timeout();
+                    self.idle_deadline = Instant::now() + self.shared.config.idle_timeout;
                     self.handle_lines(&mut member).await
                 }
                 Event::Read(Err(error)) => Err(Ending::Failed(error.into())),
@@ -229,7 +229,7 @@ impl Client {
                 // ANCHOR_END: exercise_5_1
                 Event::Kicked(kick) => Err(Ending::Kicked(kick)),
                 Event::Idle => Err(Ending::Refused(ChatError::Idle {
-                    after: self.shared.config.idle_timeout(),
+                    after: self.shared.config.idle_timeout,
                 })),
             };
             if let Err(ending) = outcome {
@@ -251,7 +251,7 @@ impl Client {
             ..
         } = self;
         let mut ending = None;
-        let mut lines = Lines::new(inbox.pending(), shared.config.max_line_len());
+        let mut lines = Lines::new(inbox.pending(), shared.config.max_line_len);
         for line in &mut lines {
             let result = match parse(line) {
                 // The session ends after the loop, once the inbox is consumed,
@@ -292,19 +292,19 @@ impl Client {
             read = self.inbox.read_from(&mut self.reader) => read,
             () = sleep_until(self.idle_deadline) => {
                 return Err(Ending::Refused(ChatError::Idle {
-                    after: self.shared.config.idle_timeout(),
+                    after: self.shared.config.idle_timeout,
                 }));
             }
             () = sleep_until(name_deadline) => {
                 return Err(Ending::Refused(ChatError::NoName {
-                    after: self.shared.config.name_timeout(),
+                    after: self.shared.config.name_timeout,
                 }));
             }
         };
         match read {
             Ok(0) => Err(Ending::Closed),
             Ok(_) => {
-                self.idle_deadline = Instant::now() + self.shared.config.idle_timeout();
+                self.idle_deadline = Instant::now() + self.shared.config.idle_timeout;
                 Ok(())
             }
             Err(error) => Err(Ending::Failed(error.into())),
@@ -444,7 +444,7 @@ async fn handle(
 /// takes nothing for that long is not reading; waiting longer would only tie
 /// up this task.
 async fn write(writer: &mut OwnedWriteHalf, shared: &Shared, text: &str) -> Result<(), ChatError> {
-    let limit = shared.config.write_timeout();
+    let limit = shared.config.write_timeout;
     match timeout(limit, writer.write_all(text.as_bytes())).await {
         Ok(written) => Ok(written?),
         Err(_) => Err(ChatError::TooSlow { after: limit }),

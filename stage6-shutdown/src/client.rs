@@ -122,9 +122,9 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, _place: OwnedSemaphor
     let config = &shared.config;
     let mut client = Client {
         id: UserId::next(),
-        inbox: Inbox::new(config.max_line_len()),
-        idle_deadline: Instant::now() + config.idle_timeout(),
-        rate: RateLimit::new(config.message_rate(), config.message_burst()),
+        inbox: Inbox::new(config.max_line_len),
+        idle_deadline: Instant::now() + config.idle_timeout,
+        rate: RateLimit::new(config.message_rate, config.message_burst),
         told_to_slow_down: false,
         replayed: Vec::new(),
         stop: shared.stop.clone(),
@@ -135,7 +135,7 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, _place: OwnedSemaphor
     };
     debug!(id = %client.id, "connected");
     let connection = Connection::new(client.id);
-    let name_deadline = Instant::now() + client.shared.config.name_timeout();
+    let name_deadline = Instant::now() + client.shared.config.name_timeout;
     let (member, ending) = match client.choose_name(connection, name_deadline).await {
         Ok((member, kicked)) => {
             let (member, ending) = client.chat(member, kicked).await;
@@ -168,7 +168,7 @@ impl Client {
                 ..
             } = self;
             let mut registered = None;
-            let mut lines = Lines::new(inbox.pending(), shared.config.max_line_len());
+            let mut lines = Lines::new(inbox.pending(), shared.config.max_line_len);
             for line in &mut lines {
                 let error = match parse(line) {
                     Ok(Input::Chat(answer)) => {
@@ -215,7 +215,7 @@ impl Client {
             member.name(),
             member.room()
         );
-        if let Some(motd) = self.shared.config.motd() {
+        if let Some(motd) = self.shared.config.motd.as_deref() {
             for line in motd.lines() {
                 text.push_str(&format!("* {line}\n"));
             }
@@ -273,7 +273,7 @@ impl Client {
             let outcome = match event {
                 Event::Read(Ok(0)) => Err(Ending::Closed),
                 Event::Read(Ok(_)) => {
-                    self.idle_deadline = Instant::now() + self.shared.config.idle_timeout();
+                    self.idle_deadline = Instant::now() + self.shared.config.idle_timeout;
                     idle.as_mut().reset(self.idle_deadline);
                     self.handle_lines(&mut member).await
                 }
@@ -289,7 +289,7 @@ impl Client {
                 Event::Kicked(kick) => Err(Ending::Kicked(kick)),
                 Event::Shutdown => Err(Ending::Shutdown),
                 Event::Idle => Err(Ending::Refused(ChatError::Idle {
-                    after: self.shared.config.idle_timeout(),
+                    after: self.shared.config.idle_timeout,
                 })),
             };
             if let Err(ending) = outcome {
@@ -366,7 +366,7 @@ impl Client {
             ..
         } = self;
         let mut ending = None;
-        let mut lines = Lines::new(inbox.pending(), shared.config.max_line_len());
+        let mut lines = Lines::new(inbox.pending(), shared.config.max_line_len);
         for line in &mut lines {
             let input = parse(line);
             let result = match input {
@@ -388,8 +388,8 @@ impl Client {
                         continue;
                     }
                     Err(ChatError::SlowDown {
-                        rate: shared.config.message_rate(),
-                        burst: shared.config.message_burst(),
+                        rate: shared.config.message_rate,
+                        burst: shared.config.message_burst,
                     })
                 }
                 Ok(input) => {
@@ -430,12 +430,12 @@ impl Client {
             read = self.inbox.read_from(&mut self.reader) => read,
             () = sleep_until(self.idle_deadline) => {
                 return Err(Ending::Refused(ChatError::Idle {
-                    after: self.shared.config.idle_timeout(),
+                    after: self.shared.config.idle_timeout,
                 }));
             }
             () = sleep_until(name_deadline) => {
                 return Err(Ending::Refused(ChatError::NoName {
-                    after: self.shared.config.name_timeout(),
+                    after: self.shared.config.name_timeout,
                 }));
             }
             _ = self.stop.changed() => return Err(Ending::Shutdown),
@@ -443,7 +443,7 @@ impl Client {
         match read {
             Ok(0) => Err(Ending::Closed),
             Ok(_) => {
-                self.idle_deadline = Instant::now() + self.shared.config.idle_timeout();
+                self.idle_deadline = Instant::now() + self.shared.config.idle_timeout;
                 Ok(())
             }
             Err(error) => Err(Ending::Failed(error.into())),
@@ -704,7 +704,7 @@ async fn write(
     text: &str,
     room: Option<&Channel>,
 ) -> Result<(), ChatError> {
-    let limit = shared.config.write_timeout();
+    let limit = shared.config.write_timeout;
     let mut bytes = text.as_bytes();
     let mut blocked = None;
     while !bytes.is_empty() {
