@@ -1,15 +1,10 @@
 //! The server's settings and the builder that validates them (pattern 17).
 //!
-//! Each setting is declared once, as a field of [`Settings`]: its doc comment
-//! is both its documentation and its `--help` text, and its `#[arg]` gives its
-//! flag and its default. Its rule sits in the table below the declarations.
-//! [`Settings::build`] checks every rule and turns the settings into a
-//! [`ServerConfig`], the only form the server accepts; nothing outside this
-//! module can make one that skipped the checks, or change one after them.
-//!
-//! The message filters are not part of it. A configuration is plain data that
-//! can be cloned, compared and printed in full; a boxed closure can be none of
-//! those. The server takes its `FilterChain` as a separate argument.
+//! Each setting is declared once, as a field of [`Settings`] whose doc comment
+//! is also its `--help` text and whose `#[arg]` gives its flag and default;
+//! its rule is a row of the table below. [`Settings::build`] checks them all
+//! and makes the [`ServerConfig`] the server runs with. The message filters are
+//! not settings: a boxed closure cannot be cloned, compared or printed.
 
 use std::fmt;
 use std::num::ParseIntError;
@@ -104,9 +99,8 @@ impl Default for Settings {
     /// by parsing a command line, an empty one. Environment variables are
     /// switched off, so that a default does not depend on the shell.
     fn default() -> Self {
-        let command =
-            Settings::augment_args(Command::new("defaults")).mut_args(|arg| arg.env(None));
-        command
+        Settings::augment_args(Command::new("defaults"))
+            .mut_args(|arg| arg.env(None))
             .try_get_matches_from(["defaults"])
             .and_then(|matches| Settings::from_arg_matches(&matches))
             .expect("every declared default is a valid value of its flag")
