@@ -37,6 +37,7 @@ pub struct Settings {
     /// Most rooms at once, the default room included.
     #[arg(long, default_value_t = 16)]
     pub max_rooms: usize,
+    // ANCHOR_END: settings
     /// Longest line a client may send, in bytes.
     #[arg(long, default_value_t = 1024)]
     pub max_line_len: usize,
@@ -46,10 +47,12 @@ pub struct Settings {
     /// Most bytes waiting to be sent to one client.
     #[arg(long, default_value_t = 256 * 1024)]
     pub max_outbox_bytes: usize,
+    // ANCHOR: timeout_setting
     /// Disconnect a client that stays silent this long.
     #[arg(long = "idle-timeout-secs", value_name = "SECS")]
     #[arg(value_parser = secs, default_value = "300")]
     pub idle_timeout: Duration,
+    // ANCHOR_END: timeout_setting
     /// The room every user starts in.
     #[arg(long, default_value = "lobby")]
     pub default_room: String,
@@ -74,13 +77,13 @@ pub struct Settings {
     #[arg(value_parser = secs, default_value = "30")]
     pub name_timeout: Duration,
 }
-// ANCHOR_END: settings
 
 /// Reads a duration given in whole seconds, as the `…-secs` flags are.
 fn secs(text: &str) -> Result<Duration, ParseIntError> {
     text.parse().map(Duration::from_secs)
 }
 
+// ANCHOR: defaults
 impl Default for Settings {
     /// The defaults declared on the fields, read the way `main` reads them:
     /// by parsing a command line, an empty one. Environment variables are
@@ -93,15 +96,17 @@ impl Default for Settings {
             .expect("every declared default is a valid value of its flag")
     }
 }
+// ANCHOR_END: defaults
 
-// ANCHOR: table
+// ANCHOR: table_start
 impl Settings {
     /// Each setting beside the rule it breaks, if any: one row per setting,
     /// in the order of the fields.
     #[rustfmt::skip] // a table reads best with one row per line
     fn broken_rules(&self) -> Vec<(&'static str, Option<String>)> {
         vec![
-            // Exercise 4.2: check the numeric limits, calling `problem` once for each broken rule
+            // ANCHOR_END: table_start
+            // Exercise 4.2: check the numeric limits, one row of the table per rule
             // tests: lib config::tests::each_bad_value_is_named_with_its_rule
             // tests: lib config::tests::every_broken_limit_is_reported_at_once
             // tests: lib config::tests::all_problems_are_reported_together
@@ -121,6 +126,7 @@ impl Settings {
             ("max_name_len", within(&NAME_LEN_RANGE, "bytes", self.max_name_len)),
             ("max_outbox_bytes", more_than_a_line(self.max_line_len, self.max_outbox_bytes)),
             // ANCHOR_END: exercise_4_2
+            // ANCHOR: table_rest
             ("idle_timeout", timeout(self.idle_timeout)),
             ("default_room", room_name(&self.default_room)),
             ("motd", motd(self.motd.as_deref(), self.max_line_len)),
@@ -129,7 +135,7 @@ impl Settings {
             ("name_timeout", timeout(self.name_timeout)),
         ]
     }
-    // ANCHOR_END: table
+    // ANCHOR_END: table_rest
 
     // ANCHOR: build
     /// Checks every setting and returns the configuration, or every problem

@@ -48,6 +48,7 @@ pub struct Settings {
     /// Most rooms at once, the default room included.
     #[arg(long, default_value_t = 16)]
     pub max_rooms: usize,
+    // ANCHOR_END: settings
     /// Longest line a client may send, in bytes.
     #[arg(long, default_value_t = 1024)]
     pub max_line_len: usize,
@@ -63,10 +64,12 @@ pub struct Settings {
     #[arg(long = "write-timeout-secs", value_name = "SECS")]
     #[arg(value_parser = secs, default_value = "10")]
     pub write_timeout: Duration,
+    // ANCHOR: timeout_setting
     /// Disconnect a client that stays silent this long.
     #[arg(long = "idle-timeout-secs", value_name = "SECS")]
     #[arg(value_parser = secs, default_value = "300")]
     pub idle_timeout: Duration,
+    // ANCHOR_END: timeout_setting
     /// The room every user starts in.
     #[arg(long, default_value = "lobby")]
     pub default_room: String,
@@ -110,13 +113,13 @@ pub struct Settings {
     #[arg(long, default_value_t = 100)]
     pub announce_limit: usize,
 }
-// ANCHOR_END: settings
 
 /// Reads a duration given in whole seconds, as the `…-secs` flags are.
 fn secs(text: &str) -> Result<Duration, ParseIntError> {
     text.parse().map(Duration::from_secs)
 }
 
+// ANCHOR: defaults
 impl Default for Settings {
     /// The defaults declared on the fields, read the way `main` reads them:
     /// by parsing a command line, an empty one. Environment variables are
@@ -129,6 +132,7 @@ impl Default for Settings {
             .expect("every declared default is a valid value of its flag")
     }
 }
+// ANCHOR_END: defaults
 
 // ANCHOR: table
 impl Settings {
