@@ -7,6 +7,7 @@ use clap::Parser;
 use stage4_commands::filter::{FilterChain, flood_guard, mask_words, max_length};
 use stage4_commands::{Server, Settings};
 
+// ANCHOR: args
 /// A chat server with rooms and /commands, for people using nc or telnet.
 #[derive(Debug, Parser)]
 #[command(version)]
@@ -24,6 +25,7 @@ struct Args {
     #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..))]
     max_message_chars: u64,
 }
+// ANCHOR_END: args
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
