@@ -6,7 +6,6 @@
 //! and makes the [`ServerConfig`] the server runs with. The message filters are
 //! not settings: a boxed closure cannot be cloned, compared or printed.
 
-use std::fmt;
 use std::num::ParseIntError;
 use std::ops::{Deref, RangeInclusive};
 use std::time::Duration;
@@ -302,18 +301,13 @@ impl Default for ServerConfig {
 
 // ANCHOR: config_error
 /// One setting that breaks one rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{field} {rule}")]
 pub struct Problem {
     /// The setting, named as its field.
     pub field: &'static str,
     /// The rule it breaks, readable after the field's name.
     pub rule: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.field, self.rule)
-    }
 }
 
 /// Why [`Settings::build`] refused: every problem it found, in the order of
@@ -345,13 +339,9 @@ mod tests {
 
     /// The fields that `settings` breaks a rule of, and the whole message.
     fn problems(settings: Settings) -> (Vec<&'static str>, String) {
-        match settings.build() {
-            Ok(config) => panic!("expected problems, got {config:?}"),
-            Err(error) => {
-                let fields = error.problems().iter().map(|p| p.field).collect();
-                (fields, error.to_string())
-            }
-        }
+        let error = settings.build().expect_err("settings that break a rule");
+        let fields = error.problems().iter().map(|p| p.field).collect();
+        (fields, error.to_string())
     }
 
     #[test]
