@@ -27,12 +27,7 @@ impl FromStr for Message {
     /// Parses `name:body`. Only the first `:` separates, so the body may contain more.
     fn from_str(line: &str) -> Result<Self, Self::Err> {
         // ANCHOR_END: from_str_signature
-        // Exercise 1.1: split `name:body`, check both halves, build the `Message`
-        // tests: lib message::tests::parses_name_and_body
-        // tests: lib message::tests::rejects_each_malformed_shape
-        // tests: conformance greets_and_echoes_a_message
-        // tests: conformance malformed_lines_get_an_error_and_the_connection_stays_open
-        // stub: todo!("exercise 1.1: parse {line:?} as name:body")
+        // Exercise 1.1: see "Your job" in chapter 1.
         // ANCHOR: exercise_1_1
         let (name, body) = line.split_once(':').ok_or(ChatError::MissingSeparator)?;
         let name = name.trim();

@@ -127,13 +127,7 @@ fn parse_line(line: &[u8]) -> Result<Message, ChatError> {
 /// plus the line ending, however much the client sends.
 fn read_line(reader: impl BufRead, line: &mut Vec<u8>, max_len: usize) -> Result<bool, ChatError> {
     // ANCHOR_END: read_line_signature
-    // Exercise 1.2: read one line, never taking more than `max_len` bytes plus its ending
-    // tests: lib server::tests::strips_lf_and_crlf_and_keeps_a_final_unterminated_line
-    // tests: lib server::tests::accepts_exactly_max_len_and_refuses_one_more
-    // tests: conformance telnet_line_endings_are_accepted
-    // tests: echo an_overlong_line_is_refused_and_the_next_client_is_served
-    // stub: drop(reader);
-    // stub: todo!("exercise 1.2: read a line of at most {max_len} bytes into {line:?}")
+    // Exercise 1.2: see "Your job" in chapter 1.
     // ANCHOR: exercise_1_2
     line.clear();
     // Room for the longest allowed line plus "\r\n": if that much arrives with no

@@ -113,11 +113,7 @@ impl<K: From<Key> + Into<Key> + Copy, T> Arena<K, T> {
     pub fn remove(&mut self, key: K) -> Option<T> {
         let key = key.into();
         // ANCHOR_END: remove_signature
-        // Exercise 2.2: empty the slot, retire the key for good, and free the slot for reuse
-        // tests: lib arena::tests::a_removed_key_never_finds_the_slots_next_value
-        // tests: lib arena::tests::memory_is_bounded_by_the_most_values_alive_at_once
-        // tests: conformance a_name_is_free_again_once_its_owner_has_left
-        // stub: todo!("exercise 2.2: take the value out of the slot {key:?} names")
+        // Exercise 2.2: see "Your job" in chapter 2.
         // ANCHOR: exercise_2_2
         let slot = self.slots.get_mut(key.index as usize)?;
         if slot.generation != key.generation {

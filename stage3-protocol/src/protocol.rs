@@ -93,14 +93,7 @@ impl<'a> Frame<'a> {
     /// to change (see [`Frame`]) or the type is unknown.
     pub fn parse(line: &'a [u8]) -> Result<Frame<'a>, FrameError> {
         // ANCHOR_END: parse_signature
-        // Exercise 3.1: parse one line into a frame that borrows its payload from the line
-        // tests: lib protocol::tests::parses_each_frame_type, protocol::tests::types_ignore_ascii_case
-        // tests: lib protocol::tests::msg_text_is_everything_after_the_first_colon
-        // tests: lib protocol::tests::each_malformed_line_gets_its_error, protocol::tests::clean_payloads_are_borrowed
-        // tests: zero_copy clean_frames_are_parsed_without_a_single_allocation
-        // tests: conformance the_sender_of_a_msg_is_the_connection_not_the_payload
-        // stub: let _ = (non_empty, lowercase, replace_controls, unknown_type);
-        // stub: todo!("exercise 3.1: parse {line:?} into a Frame")
+        // Exercise 3.1: see "Your job" in chapter 3.
         // ANCHOR: exercise_3_1
         let line = std::str::from_utf8(line).map_err(|_| FrameError::NotUtf8)?;
         // Only the first ':' separates: a message may contain more of them.
@@ -352,19 +345,7 @@ impl<'a> Iterator for FrameIter<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         // ANCHOR_END: frame_iter_item
-        // Exercise 3.2: yield the next complete line as a frame, and keep an unfinished one
-        // tests: lib protocol::tests::yields_every_complete_line_and_strips_crlf
-        // tests: lib protocol::tests::keeps_the_unfinished_tail_for_the_next_read
-        // tests: lib protocol::tests::a_frame_split_anywhere_is_completed_by_the_next_read
-        // tests: lib protocol::tests::a_long_unfinished_line_is_too_long_before_its_end_arrives
-        // tests: lib protocol::tests::a_line_of_exactly_the_maximum_is_accepted
-        // tests: conformance a_frame_split_across_two_reads_is_reassembled
-        // stub: todo!(
-        // stub:     "exercise 3.2: the next frame in {:?} (lines of at most {} bytes, finished: {})",
-        // stub:     &self.buf[self.consumed..],
-        // stub:     self.max_line_len,
-        // stub:     self.finished
-        // stub: )
+        // Exercise 3.2: see "Your job" in chapter 3.
         // ANCHOR: exercise_3_2
         if self.finished {
             return None;

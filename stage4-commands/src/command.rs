@@ -184,15 +184,7 @@ fn parse_command(text: &str) -> Result<Command<'_>, CommandError> {
     // ANCHOR_END: parse_command_head
     // The two commands whose arguments need the most care, and a name that is
     // no command at all.
-    // Exercise 4.1: parse `/join` and `/kick`, and refuse an unknown command
-    // tests: lib command::tests::parses_every_command, command::tests::command_names_ignore_ascii_case
-    // tests: lib command::tests::missing_arguments_say_what_is_missing
-    // tests: lib command::tests::unknown_commands_are_named_and_truncated
-    // tests: lib command::tests::room_names_are_lowercased_and_borrowed_when_already_lowercase
-    // tests: lib command::tests::reasons_and_goodbyes_are_cleaned_too
-    // tests: zero_copy clean_lines_are_parsed_without_a_single_allocation
-    // stub: let _ = (to_ascii_lowercase, quoted_name);
-    // stub: todo!("exercise 4.1: parse /{name} with the arguments {args:?}")
+    // Exercise 4.1: see "Your job" in chapter 4.
     // ANCHOR: exercise_4_1
     if is("join") {
         let room = one_word(args, "room name", JOIN_USAGE)?;

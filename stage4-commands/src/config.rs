@@ -105,19 +105,7 @@ impl Settings {
     fn broken_rules(&self) -> Vec<(&'static str, Option<String>)> {
         vec![
             // ANCHOR_END: table_start
-            // Exercise 4.2: check the numeric limits, one row of the table per rule
-            // tests: lib config::tests::each_bad_value_is_named_with_its_rule
-            // tests: lib config::tests::every_broken_limit_is_reported_at_once
-            // tests: lib config::tests::all_problems_are_reported_together
-            // tests: lib config::tests::the_defaults_are_valid, config::tests::every_setting_is_kept
-            // tests: lib config::tests::the_largest_line_is_allowed
-            // stub: ("exercise 4.2", {
-            // stub:     let _ = (at_least_one, room_for_the_default, within, more_than_a_line);
-            // stub:     Some(format!(
-            // stub:         "is to check max_users, max_rooms, max_line_len ({LINE_LEN_RANGE:?}), \
-            // stub:          max_name_len ({NAME_LEN_RANGE:?}) and max_outbox_bytes"
-            // stub:     ))
-            // stub: }),
+            // Exercise 4.2: see "Your job" in chapter 4.
             // ANCHOR: exercise_4_2
             ("max_users", at_least_one(self.max_users)),
             ("max_rooms", room_for_the_default(self.max_rooms)),

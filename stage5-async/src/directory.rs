@@ -168,13 +168,7 @@ impl Directory {
 
     /// `/rooms`: every room with its member count, sorted by name.
     pub fn rooms(&self) -> String {
-        // Exercise 5.2: list the rooms with their member counts, sorted by name
-        // tests: conformance list_rooms_and_help_answer_the_asker_only
-        // tests: commands max_rooms_is_enforced
-        // stub: todo!(
-        // stub:     "exercise 5.2: list the {} rooms with their member counts",
-        // stub:     self.rooms.len()
-        // stub: )
+        // Exercise 5.2: see "Your job" in chapter 5.
         // ANCHOR: exercise_5_2
         let mut rooms: Vec<(&str, usize)> = self
             .rooms

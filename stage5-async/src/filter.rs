@@ -87,13 +87,7 @@ impl FilterChain {
     /// slow filter would then stall every task that needs the lock.
     pub async fn apply<'a>(&self, sender: &str, text: &'a str) -> Result<Cow<'a, str>, String> {
         // ANCHOR_END: apply_signature
-        // Exercise 5.3: run the async filters in order, borrowing the text until one changes it
-        // tests: lib filter::tests::an_async_filter_is_awaited_in_order, filter::tests::each_filter_sees_the_text_the_previous_one_left, filter::tests::the_first_block_stops_the_chain
-        // tests: commands a_slow_async_filter_delays_only_its_sender
-        // stub: todo!(
-        // stub:     "exercise 5.3: run {} filters over {text:?} from {sender}",
-        // stub:     self.filters.len()
-        // stub: )
+        // Exercise 5.3: see "Your job" in chapter 5.
         // ANCHOR: exercise_5_3
         let mut text = Cow::Borrowed(text);
         for filter in &self.filters {

@@ -31,16 +31,7 @@ impl RateLimit {
     /// Takes a token if there is one; `false` means the line is over the limit.
     pub fn try_take(&mut self) -> bool {
         // ANCHOR_END: bucket
-        // Exercise 6.1: refill the token bucket, then take a token
-        // tests: lib rate::tests::a_burst_then_the_rate
-        // tests: production a_client_over_the_rate_limit_is_told_once_and_its_extra_lines_dropped
-        // stub: todo!(
-        // stub:     "exercise 6.1: {} tokens at {:?}; refill at {} a second, up to {}, then take one",
-        // stub:     self.tokens,
-        // stub:     self.refilled,
-        // stub:     self.rate,
-        // stub:     self.burst
-        // stub: )
+        // Exercise 6.1: see "Your job" in chapter 6.
         // ANCHOR: exercise_6_1
         let now = Instant::now();
         let elapsed = now.duration_since(self.refilled).as_secs_f64();

@@ -157,12 +157,7 @@ pub async fn run(
     }
     // ANCHOR_END: run_loop
 
-    // Exercise 6.2: shut down gracefully, within `shutdown_timeout`
-    // tests: production shutdown_delivers_what_was_sent_says_goodbye_and_refuses_newcomers, an_unnamed_connection_is_told_about_the_shutdown_too
-    // stub: todo!(
-    // stub:     "exercise 6.2: close {listener:?}, tell {} tasks through {stop:?}",
-    // stub:     clients.len()
-    // stub: )
+    // Exercise 6.2: see "Your job" in chapter 6.
     // ANCHOR: exercise_6_2
     // New connections are refused from here on.
     drop(listener);

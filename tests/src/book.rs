@@ -123,43 +123,6 @@ pub fn code_blocks(markdown: &str) -> Vec<CodeBlock> {
     blocks
 }
 
-/// The hints for exercise `id` in a chapter: the bodies of its
-/// `<details>` blocks summarised `Hint N for exercise S.N`, in order.
-pub fn hints(chapter: &str, id: &str) -> Vec<String> {
-    numbered_hints(chapter, id)
-        .into_iter()
-        .map(|(_, hint)| hint)
-        .collect()
-}
-
-/// Like [`hints`], with the number each hint's summary gives it.
-pub fn numbered_hints(chapter: &str, id: &str) -> Vec<(u32, String)> {
-    let mut found = Vec::new();
-    let mut lines = chapter.lines();
-    while let Some(line) = lines.next() {
-        let Some(summary) = line
-            .trim()
-            .strip_prefix("<summary>")
-            .and_then(|s| s.strip_suffix("</summary>"))
-        else {
-            continue;
-        };
-        let number = summary
-            .strip_prefix("Hint ")
-            .and_then(|s| s.split_once(" for exercise "))
-            .filter(|(_, which)| which.trim() == id)
-            .and_then(|(number, _)| number.parse::<u32>().ok());
-        if let Some(number) = number {
-            let body: Vec<&str> = lines
-                .by_ref()
-                .take_while(|line| line.trim() != "</details>")
-                .collect();
-            found.push((number, body.join("\n").trim().to_owned()));
-        }
-    }
-    found
-}
-
 /// One step of a "Try it" transcript.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
@@ -297,7 +260,8 @@ pub fn diff_page(root: &Path, stage: usize) -> io::Result<String> {
         page,
         "Everything that changed from `{old}` to `{new}` in `Cargo.toml`, `src/` and \
          `benches/`; the tests are left out, and so are the comment lines that only mark \
-         code for this book (anchors and exercise descriptions). Lines starting with `-` \
+         code for this book (anchors, and the line naming an exercise). Lines starting \
+         with `-` \
          are the old stage's, lines starting with `+` the new one's.\n"
     );
     let _ = writeln!(page, "<!-- ANCHOR: stat -->");
@@ -313,35 +277,23 @@ pub fn diff_page(root: &Path, stage: usize) -> io::Result<String> {
 }
 
 /// `text` without the lines that serve the book rather than the program:
-/// anchors, and the description above each exercise's anchor. A diff should
-/// show what the stage changed, and not go stale when a marker moves.
+/// anchors, and the comment naming an exercise right above its anchor. A
+/// diff should show what the stage changed, and not go stale when a marker
+/// moves.
 pub fn without_book_markers(text: &str) -> String {
+    let is_anchor = |line: &str| {
+        let line = line.trim_start();
+        line.starts_with("// ANCHOR:") || line.starts_with("// ANCHOR_END:")
+    };
     let lines: Vec<&str> = text.lines().collect();
-    let mut keep = vec![true; lines.len()];
-    for (index, line) in lines.iter().enumerate() {
-        let trimmed = line.trim_start();
-        if !(trimmed.starts_with("// ANCHOR:") || trimmed.starts_with("// ANCHOR_END:")) {
-            continue;
-        }
-        keep[index] = false;
-        if trimmed.starts_with("// ANCHOR: exercise_") {
-            // The description runs from `// Exercise S.N:` down to the anchor.
-            let mut first = index;
-            while first > 0 && lines[first - 1].trim_start().starts_with("//") {
-                first -= 1;
-                if lines[first].trim_start().starts_with("// Exercise ") {
-                    keep[first..index].iter_mut().for_each(|kept| *kept = false);
-                    break;
-                }
-            }
-        }
-    }
-    let mut out: String = lines
-        .iter()
-        .zip(keep)
-        .filter(|(_, kept)| *kept)
-        .map(|(line, _)| format!("{line}\n"))
-        .collect();
+    let kept = lines.iter().enumerate().filter(|&(index, line)| {
+        let names_an_exercise = line.trim_start().starts_with("// Exercise ")
+            && lines
+                .get(index + 1)
+                .is_some_and(|next| next.trim_start().starts_with("// ANCHOR: exercise_"));
+        !is_anchor(line) && !names_an_exercise
+    });
+    let mut out: String = kept.map(|(_, line)| format!("{line}\n")).collect();
     if !text.ends_with('\n') {
         out.pop();
     }
@@ -383,10 +335,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn diffs_leave_out_anchors_and_exercise_descriptions() {
+    fn diffs_leave_out_anchors_and_the_line_naming_an_exercise() {
         let source = "fn f() -> u32 {\n    // Why: a comment that stays.\n    \
-                      // Exercise 1.1: return one,\n    // carefully.\n    \
-                      // tests: lib tests::one\n    // stub: todo!()\n    \
+                      // Exercise 1.1: see \"Your job\" in chapter 1.\n    \
                       // ANCHOR: exercise_1_1\n    1\n    // ANCHOR_END: exercise_1_1\n}\n";
         assert_eq!(
             without_book_markers(source),
@@ -426,17 +377,6 @@ mod tests {
             blocks[1].body,
             ["```"],
             "a shorter fence does not close a longer one"
-        );
-    }
-
-    #[test]
-    fn hints_are_found_in_order_for_their_exercise_only() {
-        let chapter = "<details>\n<summary>Hint 1 for exercise 4.1</summary>\n\nLook at `split_once`.\n\n</details>\n\
-                       <details>\n<summary>Hint 1 for exercise 4.2</summary>\n\nOther.\n</details>\n\
-                       <details>\n<summary>Hint 2 for exercise 4.1</summary>\n\nMatch on the verb.\n</details>\n";
-        assert_eq!(
-            hints(chapter, "4.1"),
-            ["Look at `split_once`.", "Match on the verb."]
         );
     }
 

@@ -1,27 +1,58 @@
 //! Exercises: regions of the stage sources that a learner writes again.
 //!
-//! An exercise is marked in the real code, so the learner works in the real
-//! crate and the book shows the real solution. The comment lines directly
-//! above `// ANCHOR: exercise_<stage>_<n>` describe it:
+//! The learner works in the real crate, and the book shows the real
+//! solution. The book is also the one place an exercise is described: a
+//! section of any page under `book/src/` whose heading is
+//! `### Exercise S.N: title`. The code keeps only the anchors around the
+//! solution (and at most one comment naming the exercise).
 //!
-//! ```text
-//! // Exercise 6.1: refill the token bucket, then take a token
-//! // tests: lib rate::tests::a_burst_then_the_rate
-//! // tests: production a_client_over_the_rate_limit_is_told_once_and_its_extra_lines_dropped
-//! // stub: todo!("exercise 6.1: {} tokens, {}/s up to {}", self.tokens, self.rate, self.burst)
-//! // ANCHOR: exercise_6_1
-//! …the reference solution…
-//! // ANCHOR_END: exercise_6_1
+//! ````text
+//! ### Exercise 6.1: refill the token bucket, then take a token
+//!
+//! …what to write, in prose…
+//!
+//! You start from this stub:
+//!
+//! ```rust,ignore
+//! todo!("exercise 6.1")
 //! ```
 //!
-//! `tests:` names a test target (`lib` for unit tests, otherwise a file of the
-//! stage's `tests/` directory) and the tests in it that check the exercise;
-//! `stub:` lines replace the solution when the learner starts the exercise.
+//! The tests that check it:
+//!
+//! - `lib rate::tests::a_burst_then_the_rate`
+//! - `production a_client_over_the_rate_limit_is_told_once`: prose may follow
+//!
+//! <details>
+//! <summary>Hint 1 for exercise 6.1</summary>
+//! …
+//! </details>
+//!
+//! <details>
+//! <summary>Solution for exercise 6.1</summary>
+//!
+//! ```rust
+//! {{#include ../../stage6-shutdown/src/rate.rs:exercise_6_1}}
+//! ```
+//!
+//! </details>
+//! ````
+//!
+//! The stub block replaces the solution when the learner starts the
+//! exercise. Each test is `target name`: the target is `lib` for the crate's
+//! unit tests, otherwise a file of the stage's `tests/` directory, and the
+//! name is the test's as `cargo test` prints it. The solution's include names
+//! the file and the anchor `exercise_S_N` around the reference code. The
+//! section ends at the next heading of its level or above. A section that
+//! breaks these rules is an error that names the page and the line.
+
+mod section;
 
 use std::fmt;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+
+pub use section::parse_page;
 
 /// One test that checks an exercise.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,13 +71,19 @@ impl fmt::Display for TestRef {
     }
 }
 
-/// One exercise, as marked in a stage's sources.
+/// One exercise, as its section in the book describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exercise {
-    /// `S.N`: stage S, exercise N of its chapter.
+    /// `S.N`: stage S, exercise N.
     pub id: String,
-    /// What the learner is asked to do, in one line.
+    /// What the learner is asked to do, in one line (markdown).
     pub title: String,
+    /// The page that describes it, relative to the workspace root.
+    pub page: PathBuf,
+    /// The 1-based line of its `### Exercise` heading.
+    pub line: usize,
+    /// The 1-based line of the opening fence of its stub block.
+    pub stub_line: usize,
     /// The stage's package, e.g. `stage4-commands`.
     pub package: String,
     /// The source file, relative to the workspace root.
@@ -55,8 +92,10 @@ pub struct Exercise {
     pub anchor: String,
     /// The tests that must fail on the stub and pass on the solution.
     pub tests: Vec<TestRef>,
-    /// The code that replaces the solution, without indentation.
+    /// The code that replaces the solution, without the region's indentation.
     pub stub: Vec<String>,
+    /// The hints, in order: hint 1 first.
+    pub hints: Vec<String>,
 }
 
 impl Exercise {
@@ -65,21 +104,29 @@ impl Exercise {
         self.id.split('.').next().unwrap_or_default()
     }
 
+    /// Where the section is, as `book/src/page.md:line`.
+    pub fn place(&self) -> String {
+        format!("{}:{}", shown(&self.page), self.line)
+    }
+
     /// The stub as it goes into `text`: indented like the exercise's anchor.
-    pub fn stub_in(&self, text: &str) -> Result<Vec<String>, MarkerError> {
+    pub fn stub_in(&self, text: &str) -> Result<Vec<String>, ExerciseError> {
         let lines: Vec<&str> = text.lines().collect();
         let anchor_line = lines[region(&lines, &self.anchor)?.start - 1];
         let indent = &anchor_line[..anchor_line.len() - anchor_line.trim_start().len()];
         Ok(self
             .stub
             .iter()
-            .map(|line| format!("{indent}{line}"))
+            .map(|line| match line.is_empty() {
+                true => String::new(),
+                false => format!("{indent}{line}"),
+            })
             .collect())
     }
 
     /// Whether `text` holds this exercise's stub. Only the characters count,
     /// not the whitespace: an editor that formats on save keeps it a stub.
-    pub fn is_stubbed(&self, text: &str) -> Result<bool, MarkerError> {
+    pub fn is_stubbed(&self, text: &str) -> Result<bool, ExerciseError> {
         let squeeze = |lines: &[String]| -> String {
             lines
                 .concat()
@@ -91,53 +138,75 @@ impl Exercise {
     }
 }
 
-/// What went wrong while reading the markers.
+/// What is wrong with an exercise's section or its source file.
 #[derive(Debug)]
-pub struct MarkerError(pub String);
+pub struct ExerciseError(pub String);
 
-impl fmt::Display for MarkerError {
+impl fmt::Display for ExerciseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-impl std::error::Error for MarkerError {}
+impl std::error::Error for ExerciseError {}
 
-fn io_error(path: &Path) -> impl FnOnce(io::Error) -> MarkerError + '_ {
-    move |error| MarkerError(format!("{}: {error}", path.display()))
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> ExerciseError + '_ {
+    move |error| ExerciseError(format!("{}: {error}", path.display()))
 }
 
-/// Every exercise marked in the sources of the stages under `root`, in
-/// order of their ids.
-pub fn find_all(root: &Path) -> Result<Vec<Exercise>, MarkerError> {
+fn shown(path: &Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}
+
+/// Every exercise described in the book under `root`, in order of their
+/// ids, each checked against its source file: the file exists and marks
+/// the solution with its anchor.
+pub fn find_all(root: &Path) -> Result<Vec<Exercise>, ExerciseError> {
     let mut exercises = Vec::new();
-    for package in stage_packages(root)? {
-        for file in rust_files(&root.join(&package).join("src"))? {
-            let text = fs::read_to_string(&file).map_err(io_error(&file))?;
-            let relative = file.strip_prefix(root).unwrap_or(&file).to_path_buf();
-            exercises.extend(parse_markers(&package, &relative, &text)?);
-        }
+    for page in markdown_files(&root.join("book").join("src"))? {
+        let text = fs::read_to_string(&page).map_err(io_error(&page))?;
+        let relative = page.strip_prefix(root).unwrap_or(&page);
+        exercises.extend(parse_page(relative, &text)?);
     }
     exercises.sort_by_key(|exercise| sort_key(&exercise.id));
     for pair in exercises.windows(2) {
         if pair[0].id == pair[1].id {
-            return Err(MarkerError(format!(
-                "exercise {} is marked twice: in {} and {}",
+            return Err(ExerciseError(format!(
+                "exercise {} is described twice: at {} and at {}",
                 pair[0].id,
-                pair[0].file.display(),
-                pair[1].file.display()
+                pair[0].place(),
+                pair[1].place()
             )));
         }
+    }
+    for exercise in &exercises {
+        let path = root.join(&exercise.file);
+        let text = fs::read_to_string(&path).map_err(|error| {
+            ExerciseError(format!(
+                "{}: exercise {}: its solution is in {}, which cannot be read: {error}",
+                exercise.place(),
+                exercise.id,
+                shown(&exercise.file)
+            ))
+        })?;
+        current_region(&text, &exercise.anchor).map_err(|error| {
+            ExerciseError(format!(
+                "{}: exercise {}: {} has {error}",
+                exercise.place(),
+                exercise.id,
+                shown(&exercise.file)
+            ))
+        })?;
     }
     Ok(exercises)
 }
 
 /// Finds the exercise with this id.
-pub fn find(root: &Path, id: &str) -> Result<Exercise, MarkerError> {
+pub fn find(root: &Path, id: &str) -> Result<Exercise, ExerciseError> {
     find_all(root)?
         .into_iter()
         .find(|exercise| exercise.id == id)
-        .ok_or_else(|| MarkerError(format!("there is no exercise {id} (try `list`)")))
+        .ok_or_else(|| ExerciseError(format!("there is no exercise {id} (try `list`)")))
 }
 
 /// The exercise that `test` (a test's name as libtest gives it to its
@@ -163,20 +232,9 @@ fn sort_key(id: &str) -> (u32, u32) {
     )
 }
 
-/// The workspace members named `stageN-…`.
-fn stage_packages(root: &Path) -> Result<Vec<String>, MarkerError> {
-    let mut packages: Vec<String> = fs::read_dir(root)
-        .map_err(io_error(root))?
-        .filter_map(Result::ok)
-        .filter(|entry| entry.path().join("Cargo.toml").is_file())
-        .filter_map(|entry| entry.file_name().into_string().ok())
-        .filter(|name| name.starts_with("stage"))
-        .collect();
-    packages.sort();
-    Ok(packages)
-}
-
-fn rust_files(dir: &Path) -> Result<Vec<PathBuf>, MarkerError> {
+/// Every `.md` file under `dir`, sorted: the book may put an exercise on
+/// any page.
+fn markdown_files(dir: &Path) -> Result<Vec<PathBuf>, ExerciseError> {
     let mut files = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(dir) = pending.pop() {
@@ -184,7 +242,7 @@ fn rust_files(dir: &Path) -> Result<Vec<PathBuf>, MarkerError> {
             let path = entry.map_err(io_error(&dir))?.path();
             if path.is_dir() {
                 pending.push(path);
-            } else if path.extension().is_some_and(|ext| ext == "rs") {
+            } else if path.extension().is_some_and(|ext| ext == "md") {
                 files.push(path);
             }
         }
@@ -193,103 +251,17 @@ fn rust_files(dir: &Path) -> Result<Vec<PathBuf>, MarkerError> {
     Ok(files)
 }
 
-/// The exercises marked in one file.
-pub fn parse_markers(package: &str, file: &Path, text: &str) -> Result<Vec<Exercise>, MarkerError> {
-    let lines: Vec<&str> = text.lines().collect();
-    let mut exercises = Vec::new();
-    for (index, line) in lines.iter().enumerate() {
-        let Some(anchor) = line.trim().strip_prefix("// ANCHOR: ") else {
-            continue;
-        };
-        let Some(suffix) = anchor.strip_prefix("exercise_") else {
-            continue;
-        };
-        let at = |what: &str| {
-            MarkerError(format!(
-                "{}:{}: exercise anchor `{anchor}`: {what}",
-                file.display(),
-                index + 1
-            ))
-        };
-        let id = suffix.replacen('_', ".", 1);
-        let numbers: Vec<&str> = suffix.split('_').collect();
-        let numeric = numbers.len() == 2
-            && numbers
-                .iter()
-                .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-        if !numeric {
-            return Err(at("an exercise anchor is `exercise_S_N`, two numbers"));
-        }
-        if !package.starts_with(&format!("stage{}-", numbers[0])) {
-            return Err(at(&format!(
-                "exercise {id} belongs to stage {}, not to {package}",
-                numbers[0]
-            )));
-        }
-        let mut header = index;
-        while header > 0 && lines[header - 1].trim_start().starts_with("// ") {
-            header -= 1;
-        }
-        let (mut title, mut tests, mut stub) = (None, Vec::new(), Vec::new());
-        for comment in &lines[header..index] {
-            let comment = comment.trim_start().trim_start_matches("// ");
-            if let Some(rest) = comment.strip_prefix(&format!("Exercise {id}: ")) {
-                title = Some(rest.trim().to_owned());
-            } else if let Some(rest) = comment.strip_prefix("tests: ") {
-                let (target, paths) = rest
-                    .trim()
-                    .split_once(' ')
-                    .ok_or_else(|| at("a `tests:` line needs a target and test names"))?;
-                for name in paths.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                    tests.push(TestRef {
-                        target: target.to_owned(),
-                        name: name.to_owned(),
-                    });
-                }
-            } else if let Some(rest) = comment.strip_prefix("stub:") {
-                // `// stub:` alone is a blank line of the stub.
-                stub.push(rest.strip_prefix(' ').unwrap_or(rest).to_owned());
-            } else if let Some(title) = title
-                .as_mut()
-                .filter(|_| tests.is_empty() && stub.is_empty())
-            {
-                // A title may go on over several comment lines.
-                title.push(' ');
-                title.push_str(comment.trim());
-            }
-        }
-        let title = title.ok_or_else(|| at(&format!("no `// Exercise {id}: …` line above it")))?;
-        if tests.is_empty() {
-            return Err(at("no `// tests: <target> <name>` line above it"));
-        }
-        if stub.is_empty() {
-            return Err(at("no `// stub: …` line above it"));
-        }
-        region(&lines, anchor).map_err(|e| at(&e.0))?;
-        exercises.push(Exercise {
-            id,
-            title,
-            package: package.to_owned(),
-            file: file.to_path_buf(),
-            anchor: anchor.to_owned(),
-            tests,
-            stub,
-        });
-    }
-    Ok(exercises)
-}
-
 /// The lines strictly between `// ANCHOR: anchor` and its end, as indices.
-fn region(lines: &[&str], anchor: &str) -> Result<std::ops::Range<usize>, MarkerError> {
+fn region(lines: &[&str], anchor: &str) -> Result<std::ops::Range<usize>, ExerciseError> {
     let start = lines
         .iter()
         .position(|line| line.trim() == format!("// ANCHOR: {anchor}"))
-        .ok_or_else(|| MarkerError(format!("no `// ANCHOR: {anchor}`")))?;
+        .ok_or_else(|| ExerciseError(format!("no `// ANCHOR: {anchor}`")))?;
     let end = lines[start..]
         .iter()
         .position(|line| line.trim() == format!("// ANCHOR_END: {anchor}"))
         .map(|offset| start + offset)
-        .ok_or_else(|| MarkerError(format!("no `// ANCHOR_END: {anchor}` after it")))?;
+        .ok_or_else(|| ExerciseError(format!("no `// ANCHOR_END: {anchor}` after it")))?;
     Ok(start + 1..end)
 }
 
@@ -299,7 +271,7 @@ pub fn replace_region(
     text: &str,
     anchor: &str,
     replacement: &[String],
-) -> Result<(String, Vec<String>), MarkerError> {
+) -> Result<(String, Vec<String>), ExerciseError> {
     let lines: Vec<&str> = text.lines().collect();
     let range = region(&lines, anchor)?;
     let replaced = current_region(text, anchor)?;
@@ -317,7 +289,7 @@ pub fn replace_region(
 }
 
 /// The lines of the exercise's region in `text` as they are now.
-pub fn current_region(text: &str, anchor: &str) -> Result<Vec<String>, MarkerError> {
+pub fn current_region(text: &str, anchor: &str) -> Result<Vec<String>, ExerciseError> {
     let lines: Vec<&str> = text.lines().collect();
     let range = region(&lines, anchor)?;
     Ok(lines[range].iter().map(|line| line.to_string()).collect())
@@ -329,11 +301,7 @@ mod tests {
 
     const SOURCE: &str = "\
 fn take(&mut self) -> bool {
-    // Exercise 6.1: refill the bucket,
-    // then take a token.
-    // tests: lib rate::tests::a_burst, rate::tests::a_pause
-    // tests: production told_and_slowed
-    // stub: todo!(\"exercise 6.1: {self:?}\")
+    // Exercise 6.1: see \"Your job\" in chapter 6.
     // ANCHOR: exercise_6_1
     let now = 1;
     now > 0
@@ -341,29 +309,24 @@ fn take(&mut self) -> bool {
 }
 ";
 
+    /// An exercise as its section would give it.
     fn parsed() -> Exercise {
-        let mut all = parse_markers("stage6-shutdown", Path::new("src/rate.rs"), SOURCE)
-            .expect("the markers are well-formed");
-        assert_eq!(all.len(), 1, "one exercise is marked");
-        all.remove(0)
-    }
-
-    #[test]
-    fn reads_every_part_of_the_markers() {
-        let exercise = parsed();
-        assert_eq!(exercise.id, "6.1");
-        assert_eq!(exercise.stage(), "6");
-        assert_eq!(exercise.title, "refill the bucket, then take a token.");
-        let tests: Vec<String> = exercise.tests.iter().map(|t| t.to_string()).collect();
-        assert_eq!(
-            tests,
-            [
-                "lib rate::tests::a_burst",
-                "lib rate::tests::a_pause",
-                "production told_and_slowed"
-            ]
-        );
-        assert_eq!(exercise.stub, ["todo!(\"exercise 6.1: {self:?}\")"]);
+        Exercise {
+            id: "6.1".into(),
+            title: "refill the bucket, then take a token".into(),
+            page: PathBuf::from("book/src/stage6.md"),
+            line: 10,
+            stub_line: 16,
+            package: "stage6-shutdown".into(),
+            file: PathBuf::from("stage6-shutdown/src/rate.rs"),
+            anchor: "exercise_6_1".into(),
+            tests: vec![TestRef {
+                target: "lib".into(),
+                name: "rate::tests::a_burst".into(),
+            }],
+            stub: vec!["todo!(\"exercise 6.1: {self:?}\")".into()],
+            hints: vec!["Start small.".into()],
+        }
     }
 
     #[test]
@@ -410,30 +373,5 @@ fn take(&mut self) -> bool {
         let (text, _) = replace_region(SOURCE, &exercise.anchor, &spread).expect("marked");
         assert!(exercise.is_stubbed(&text).expect("marked"));
         assert!(!exercise.is_stubbed(SOURCE).expect("marked"));
-    }
-
-    #[test]
-    fn an_anchor_that_is_not_two_numbers_is_an_error() {
-        let source = SOURCE.replace("exercise_6_1", "exercise_six");
-        let error = parse_markers("stage6-shutdown", Path::new("src/rate.rs"), &source)
-            .expect_err("the id must be S_N");
-        assert!(error.0.contains("two numbers"), "{error}");
-        let error = parse_markers("stage5-async", Path::new("src/rate.rs"), SOURCE)
-            .expect_err("exercise 6.1 is not stage 5's");
-        assert!(error.0.contains("belongs to stage 6"), "{error}");
-    }
-
-    #[test]
-    fn a_marker_without_tests_is_an_error() {
-        let source = SOURCE
-            .replace(
-                "    // tests: lib rate::tests::a_burst, rate::tests::a_pause\n",
-                "",
-            )
-            .replace("    // tests: production told_and_slowed\n", "");
-        let error = parse_markers("stage6-shutdown", Path::new("src/rate.rs"), &source)
-            .expect_err("tests are required");
-        assert!(error.0.contains("src/rate.rs:5"), "{error}");
-        assert!(error.0.contains("no `// tests:"), "{error}");
     }
 }

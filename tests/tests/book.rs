@@ -189,10 +189,20 @@ fn only_includes(block: &book::CodeBlock) -> bool {
 
 #[test]
 fn every_rust_block_is_an_include_or_says_why_it_is_not() {
+    // An exercise's stub is the one block that neither includes nor is a
+    // sketch: the exercise tool puts it into the crate, and `verify` builds it.
+    let stubs: BTreeSet<String> = exercise::find_all(&workspace_root())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .iter()
+        .map(|e| format!("{}:{}", shown(&workspace_root().join(&e.page)), e.stub_line))
+        .collect();
     let mut problems = Vec::new();
     for (page, text) in pages() {
         for block in book::code_blocks(&text) {
             let place = format!("{}:{}", shown(&page), block.line);
+            if stubs.contains(&place) {
+                continue;
+            }
             if !block.closed {
                 problems.push(format!(
                     "{place}: this code block is never closed, so it swallows the rest of the page"
@@ -212,7 +222,8 @@ fn every_rust_block_is_an_include_or_says_why_it_is_not() {
                 problems.push(format!(
                     "{place}: a ```rust block must include the code from the crates \
                      ({{{{#include …:anchor}}}}); a sketch that is not from the crates is marked \
-                     ```rust,ignore and starts with `// Not from the crates: <why>`"
+                     ```rust,ignore and starts with `// Not from the crates: <why>`; an \
+                     exercise's stub follows `You start from this stub:` in its section"
                 ));
             }
         }
@@ -334,66 +345,80 @@ fn the_diff_pages_match_the_crates() {
 }
 
 #[test]
-fn every_exercise_has_a_section_hints_and_its_solution_in_its_chapter() {
+fn every_exercise_has_hints_and_its_solution_and_each_anchor_its_section() {
     let root = workspace_root();
+    // Reading them checks each section: heading, stub, tests, numbered
+    // hints, and the solution's include of an anchor that exists.
     let exercises = exercise::find_all(&root).unwrap_or_else(|e| panic!("{e}"));
     let mut problems = Vec::new();
-    let mut sections = BTreeSet::new();
-    for (page, text) in pages() {
-        for line in text.lines() {
-            if let Some(rest) = line.strip_prefix("### Exercise ") {
-                let id = rest.split(':').next().unwrap_or_default().trim().to_owned();
-                sections.insert((shown(&page), id));
+    for exercise in &exercises {
+        let count = exercise.hints.len();
+        if !(1..=3).contains(&count) {
+            problems.push(format!(
+                "{}: exercise {} has {count} hints; give it one to three \
+                 (`<summary>Hint 1 for exercise {}</summary>` …)",
+                exercise.place(),
+                exercise.id,
+                exercise.id
+            ));
+        }
+    }
+    let described: BTreeSet<(PathBuf, String)> = exercises
+        .iter()
+        .map(|e| (e.file.clone(), e.anchor.clone()))
+        .collect();
+    for stage in STAGES {
+        for path in files(&root.join(stage).join("src"), ".rs") {
+            let relative = path.strip_prefix(&root).unwrap_or(&path).to_path_buf();
+            for (index, line) in read(&path).lines().enumerate() {
+                let Some(anchor) = line.trim().strip_prefix("// ANCHOR: exercise_") else {
+                    continue;
+                };
+                let anchor = format!("exercise_{anchor}");
+                if !described.contains(&(relative.clone(), anchor.clone())) {
+                    problems.push(format!(
+                        "{}:{}: `{anchor}` marks an exercise that no `### Exercise` section \
+                         of the book describes",
+                        shown(&path),
+                        index + 1
+                    ));
+                }
             }
         }
     }
-    for exercise in &exercises {
-        let chapter = book_src().join(format!("stage{}.md", exercise.stage()));
-        let text = fs::read_to_string(&chapter).unwrap_or_default();
-        let id = &exercise.id;
-        if !sections.remove(&(shown(&chapter), id.clone())) {
-            problems.push(format!(
-                "exercise {id} ({}) has no `### Exercise {id}: …` section in {}",
-                exercise.file.display(),
-                shown(&chapter)
-            ));
-        }
-        let numbers: Vec<u32> = book::numbered_hints(&text, id)
-            .into_iter()
-            .map(|(number, _)| number)
-            .collect();
-        if numbers.is_empty() {
-            problems.push(format!(
-                "exercise {id} has no `<summary>Hint 1 for exercise {id}</summary>` in {}",
-                shown(&chapter)
-            ));
-        } else if numbers != (1..=numbers.len() as u32).collect::<Vec<_>>() || numbers.len() > 3 {
-            problems.push(format!(
-                "exercise {id}: its hints in {} are numbered {numbers:?}; number one to three \
-                 hints 1, 2, 3 in order",
-                shown(&chapter)
-            ));
-        }
-        let solution = book::includes(&text).into_iter().any(|include| {
-            include.selector.as_deref() == Some(exercise.anchor.as_str())
-                && include
-                    .path
-                    .ends_with(&exercise.file.to_string_lossy().replace('\\', "/"))
-        });
-        if !solution {
-            problems.push(format!(
-                "exercise {id}: {} does not show its solution with \
-                 {{{{#include ../../{}:{}}}}}",
-                shown(&chapter),
-                exercise.file.display(),
-                exercise.anchor
-            ));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_stage_sources_only_name_their_exercises() {
+    let root = workspace_root();
+    let mut problems = Vec::new();
+    let mut named: BTreeMap<String, usize> = BTreeMap::new();
+    for stage in STAGES {
+        for path in files(&root.join(stage).join("src"), ".rs") {
+            for (index, line) in read(&path).lines().enumerate() {
+                let place = format!("{}:{}", shown(&path), index + 1);
+                let comment = line.trim_start();
+                if comment.starts_with("// tests:") || comment.starts_with("// stub:") {
+                    problems.push(format!(
+                        "{place}: an exercise's tests and stub belong in its section of the \
+                         book, not in the code: {comment}"
+                    ));
+                }
+                if let Some(rest) = comment.strip_prefix("// Exercise ") {
+                    let id = rest.split(':').next().unwrap_or_default().to_owned();
+                    *named.entry(format!("{stage} {id}")).or_default() += 1;
+                }
+            }
         }
     }
-    for (page, id) in sections {
-        problems.push(format!(
-            "{page} has a section for exercise {id}, which no `// ANCHOR: exercise_…` marks"
-        ));
+    for (exercise, count) in named {
+        if count > 1 {
+            problems.push(format!(
+                "{exercise} is named by {count} comments; one short line is enough, the \
+                 book describes it"
+            ));
+        }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -1,6 +1,6 @@
-//! The `exercise` tool on a copy of the stage sources: `start` puts every
-//! stub in, `reset` gives back the reference byte for byte, and a learner's
-//! own attempt is never lost.
+//! The `exercise` tool on a copy of the stage sources and the book: `start`
+//! puts every stub in, `reset` gives back the reference byte for byte, a
+//! learner's own attempt is never lost, and the hints come from the book.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -19,9 +19,14 @@ impl Drop for TempDir {
     }
 }
 
-/// A fresh directory with a copy of every stage's `Cargo.toml` and `src/`.
+/// A fresh directory with a copy of every stage's `Cargo.toml` and `src/`,
+/// and of the book's pages, which describe the exercises.
 fn copy_of_the_stages(test: &str) -> TempDir {
     let root = std::env::temp_dir().join(format!("chat-exercise-{test}-{}", std::process::id()));
+    copy_dir(
+        &workspace_root().join("book").join("src"),
+        &root.join("book").join("src"),
+    );
     for stage in STAGES {
         let (from, to) = (workspace_root().join(stage), root.join(stage));
         fs::create_dir_all(&to).expect("the temporary directory is writable");
@@ -73,7 +78,7 @@ fn read(path: &Path) -> String {
 fn every_stage_can_be_started_and_reset_to_the_reference() {
     let temp = copy_of_the_stages("round-trip");
     let root = &temp.0;
-    let exercises = exercise::find_all(root).expect("the markers are well-formed");
+    let exercises = exercise::find_all(root).expect("the book describes them well");
     for stage in 1..=6 {
         assert!(
             exercises.iter().any(|e| e.stage() == stage.to_string()),
@@ -117,7 +122,7 @@ fn every_stage_can_be_started_and_reset_to_the_reference() {
 fn reset_keeps_what_the_learner_wrote() {
     let temp = copy_of_the_stages("attempt");
     let root = &temp.0;
-    let first = exercise::find_all(root).expect("well-formed markers")[0].clone();
+    let first = exercise::find_all(root).expect("well described")[0].clone();
     let path = root.join(&first.file);
     let original = read(&path);
     exercise(root, &["start", &first.id]);
@@ -159,21 +164,26 @@ fn reset_keeps_what_the_learner_wrote() {
 }
 
 #[test]
-fn hints_come_from_the_chapter_one_at_a_time() {
+fn hints_come_from_the_book_one_at_a_time() {
     let temp = copy_of_the_stages("hints");
     let root = &temp.0;
-    let first = exercise::find_all(root).expect("well-formed markers")[0].clone();
-    let chapter = root.join(format!("book/src/stage{}.md", first.stage()));
-    fs::create_dir_all(chapter.parent().expect("in a folder")).expect("writable");
+    let first = exercise::find_all(root).expect("well described")[0].clone();
     let id = &first.id;
-    fs::write(
-        &chapter,
-        format!(
-            "<details>\n<summary>Hint 1 for exercise {id}</summary>\n\nStart small.\n\n</details>\n\
-             <details>\n<summary>Hint 2 for exercise {id}</summary>\n\nThen grow.\n\n</details>\n"
-        ),
-    )
-    .expect("writable");
+    // Two hints of our own, in place of the section's.
+    let page = root.join(&first.page);
+    let text = read(&page);
+    let hint = |n: u32| format!("<summary>Hint {n} for exercise {id}</summary>");
+    let from = text.find(&hint(1)).expect("the section has hint 1");
+    let to = text[from..]
+        .find("<summary>Solution for exercise")
+        .map(|offset| from + offset)
+        .expect("the section has a solution");
+    let ours = format!(
+        "{}\n\nStart small.\n\n</details>\n\n<details>\n{}\n\nThen grow.\n\n</details>\n\n<details>\n",
+        hint(1),
+        hint(2)
+    );
+    fs::write(&page, format!("{}{ours}{}", &text[..from], &text[to..])).expect("writable");
 
     let first_hint = String::from_utf8(exercise(root, &["hint", id]).stdout).expect("UTF-8");
     assert!(
@@ -186,4 +196,38 @@ fn hints_come_from_the_chapter_one_at_a_time() {
     );
     let second = String::from_utf8(exercise(root, &["hint", id, "2"]).stdout).expect("UTF-8");
     assert!(second.contains("Then grow."), "{second}");
+    let third = run_tool(root, &["hint", id, "3"]);
+    let said = String::from_utf8_lossy(&third.stderr);
+    assert!(
+        !third.status.success() && said.contains("hints 1 to 2"),
+        "asking for a hint that is not there should say which there are; it said: {said}"
+    );
+}
+
+#[test]
+fn a_malformed_section_is_refused_with_its_page_and_line() {
+    let temp = copy_of_the_stages("malformed");
+    let root = &temp.0;
+    let first = exercise::find_all(root).expect("well described")[0].clone();
+    let page = root.join(&first.page);
+    let text = read(&page).replacen("The tests that check it:", "The tests:", 1);
+    fs::write(&page, text).expect("writable");
+    for args in [&["list"][..], &["start", &first.id], &["test", &first.id]] {
+        let output = run_tool(root, args);
+        let said = String::from_utf8_lossy(&output.stderr);
+        let place = format!("{}:", first.place());
+        assert!(
+            !output.status.success()
+                && said.contains(&place)
+                && said.contains("The tests that check it:"),
+            "`exercise {}` on a section without its list of tests should fail and name \
+             {place}; it said: {said}",
+            args.join(" ")
+        );
+    }
+    let text = read(&root.join(&first.file));
+    assert!(
+        !first.is_stubbed(&text).expect("still marked"),
+        "nothing is started from a malformed section"
+    );
 }

@@ -1,22 +1,29 @@
 //! Turns the reference stages into a workshop.
 //!
 //! ```text
-//! cargo run -p tests --bin exercise -- list
-//! cargo run -p tests --bin exercise -- start 4.1      # or: start stage4
-//! cargo test -p stage4-commands                        # the tests tell you what is wrong
-//! cargo run -p tests --bin exercise -- hint 4.1        # hint 1; `hint 4.1 2` for the next
-//! cargo run -p tests --bin exercise -- reset 4.1       # back to the reference solution
-//! cargo run -p tests --bin exercise -- verify          # the contract, as CI checks it
+//! cargo exercise list
+//! cargo exercise start 4.1      # or: start stage4
+//! cargo exercise test 4.1       # exactly the tests that check it
+//! cargo exercise hint 4.1       # hint 1; `hint 4.1 2` for the next
+//! cargo exercise reset 4.1      # back to the reference solution
+//! cargo exercise verify         # the contract, as CI checks it
 //! ```
 //!
-//! `start` replaces the solution of each exercise with its stub and keeps the
-//! solution in `target/exercises/`; `reset` puts it back (and keeps what you
-//! wrote beside it). `verify` works on a scratch copy of the workspace and
-//! proves, for every exercise, that the stub compiles, that every test named
-//! for it fails on the stub, and that they all pass on the reference.
+//! (`cargo exercise` is an alias, in `.cargo/config.toml`, of
+//! `cargo run --quiet -p tests --bin exercise --`.)
+//!
+//! The exercises are the `### Exercise S.N: title` sections of the book (see
+//! [`tests::exercise`]): each gives the stub, the tests, the hints and the
+//! solution's anchor. `start` replaces the solution of each exercise with its
+//! stub and keeps the solution in `target/exercises/`; `reset` puts it back
+//! (and keeps what you wrote beside it). `verify` works on a scratch copy of
+//! the workspace and proves, for every exercise, that the stub compiles and is
+//! formatted, that every test named for it fails on the stub, and that they
+//! all pass on the reference.
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::io::{BufRead, BufReader, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
@@ -49,6 +56,11 @@ enum Action {
     Reset {
         /// `S.N` or `stageS`.
         which: String,
+    },
+    /// Runs exactly the tests that check an exercise (`4.1`).
+    Test {
+        /// `S.N`.
+        id: String,
     },
     /// Prints a hint from the book (the first one unless you ask for another).
     Hint {
@@ -92,6 +104,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Action::Test { id } => test(&root, &exercise::find(&root, &id)?),
         Action::Hint { id, number } => hint(&root, &id, number),
         Action::Verify { which } => verify(&root, &select(&root, &which)?),
     }
@@ -128,9 +141,13 @@ fn list(root: &Path) -> anyhow::Result<()> {
             "your code"
         };
         println!("{}  {}  [{state}]", exercise.id, exercise.title);
-        println!("     in {}", exercise.file.display());
+        println!(
+            "     in {}, described at {}",
+            exercise.file.display(),
+            exercise.place()
+        );
         for test in &exercise.tests {
-            println!("     test: {}", test_command(&exercise.package, test));
+            println!("     test: {test}");
         }
     }
     Ok(())
@@ -159,11 +176,9 @@ fn start(root: &Path, exercise: &Exercise) -> anyhow::Result<()> {
     fs::write(&path, stubbed)?;
     println!("exercise {id}: {}", exercise.title);
     println!("  your code goes in {}", exercise.file.display());
-    println!("  check it with:");
-    for test in &exercise.tests {
-        println!("    {}", test_command(&exercise.package, test));
-    }
-    println!("  hints: cargo run -p tests --bin exercise -- hint {id}");
+    println!("  its section in the book: {}", exercise.place());
+    println!("  check it with: cargo exercise test {id}");
+    println!("  hints: cargo exercise hint {id}");
     Ok(())
 }
 
@@ -238,45 +253,114 @@ fn lines_to_text(lines: &[String]) -> String {
     lines.iter().map(|line| format!("{line}\n")).collect()
 }
 
-fn test_command(package: &str, test: &TestRef) -> String {
-    format!(
-        "cargo test -p {package} {} {} -- --exact",
-        target_flag(test),
-        test.name
-    )
+/// The tests of `exercise`, grouped by target in the order the book lists
+/// them: one `cargo test` each.
+fn tests_by_target(exercise: &Exercise) -> Vec<(&str, Vec<&str>)> {
+    let mut targets: Vec<(&str, Vec<&str>)> = Vec::new();
+    for test in &exercise.tests {
+        match targets
+            .iter_mut()
+            .find(|(target, _)| *target == test.target)
+        {
+            Some((_, names)) => names.push(&test.name),
+            None => targets.push((&test.target, vec![&test.name])),
+        }
+    }
+    targets
 }
 
-fn target_flag(test: &TestRef) -> String {
-    if test.target == "lib" {
-        "--lib".to_owned()
-    } else {
-        format!("--test {}", test.target)
+/// Runs the exercise's tests, target by target, showing cargo's output as
+/// it comes, then says which of them passed.
+fn test(root: &Path, exercise: &Exercise) -> anyhow::Result<()> {
+    let id = &exercise.id;
+    let mut results: BTreeMap<String, String> = BTreeMap::new();
+    for (target, names) in tests_by_target(exercise) {
+        let mut command = cargo_test_command(root, &exercise.package, target);
+        command.arg("--").arg("--exact").args(&names);
+        if std::io::stdout().is_terminal() {
+            command.args(["--color", "always"]);
+        }
+        println!("exercise {id}: {} test(s) in {target}", names.len());
+        // cargo's own messages go to stderr as they are; the test results
+        // come on stdout, which is shown line by line and read as it passes.
+        let mut child = command
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("cannot run cargo")?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        for line in BufReader::new(stdout).lines() {
+            let line = line?;
+            println!("{line}");
+            if let Some((name, result)) = test_result(&line)
+                && names.contains(&name.as_str())
+            {
+                results.insert(format!("{target} {name}"), result);
+            }
+        }
+        child.wait()?;
     }
+    let failing: Vec<String> = exercise
+        .tests
+        .iter()
+        .map(TestRef::to_string)
+        .filter(|test| results.get(test).map(String::as_str) != Some("ok"))
+        .collect();
+    if failing.is_empty() {
+        println!(
+            "exercise {id}: all {} of its tests pass",
+            exercise.tests.len()
+        );
+        return Ok(());
+    }
+    println!(
+        "exercise {id}: {} of its {} tests do not pass yet:",
+        failing.len(),
+        exercise.tests.len()
+    );
+    for test in &failing {
+        let result = results.get(test).map_or("did not run", String::as_str);
+        println!("  {test}: {result}");
+    }
+    println!("hints: cargo exercise hint {id}");
+    bail!("exercise {id} is not done yet")
+}
+
+/// `ok`, `FAILED` or `ignored` from a libtest line `test NAME ... RESULT`.
+fn test_result(line: &str) -> Option<(String, String)> {
+    let rest = line.strip_prefix("test ")?;
+    let (name, result) = rest.rsplit_once(" ... ")?;
+    // With colours on, the result is wrapped in escape codes.
+    let result: String = strip_escapes(result.trim());
+    Some((name.to_owned(), result))
+}
+
+fn strip_escapes(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // `ESC [ … m`: skip up to the final letter.
+            chars.by_ref().find(|c| c.is_ascii_alphabetic());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn hint(root: &Path, id: &str, number: u32) -> anyhow::Result<()> {
-    let exercise = exercise::find(root, id)?;
-    let chapter = root
-        .join("book")
-        .join("src")
-        .join(format!("stage{}.md", exercise.stage()));
-    let text = fs::read_to_string(&chapter)
-        .with_context(|| format!("cannot read the chapter {}", chapter.display()))?;
-    let hints = tests::book::hints(&text, id);
+    let hints = exercise::find(root, id)?.hints;
     // `number` starts at 1 (clap refuses 0).
     match hints.get(number as usize - 1) {
         Some(hint) => {
             println!("Hint {number} of {} for exercise {id}:\n", hints.len());
             println!("{}", hint.trim());
             if (number as usize) < hints.len() {
-                println!(
-                    "\n(next: cargo run -p tests --bin exercise -- hint {id} {})",
-                    number + 1
-                );
+                println!("\n(next: cargo exercise hint {id} {})", number + 1);
             }
             Ok(())
         }
-        None if hints.is_empty() => bail!("the chapter has no hints for exercise {id}"),
+        None if hints.is_empty() => bail!("the book has no hints for exercise {id}"),
         None => bail!(
             "there is no hint {number}: exercise {id} has hints 1 to {}",
             hints.len()
@@ -297,78 +381,108 @@ fn verify(root: &Path, exercises: &[Exercise]) -> anyhow::Result<()> {
     let copy = Scratch(scratch.join(format!("workspace-{}", std::process::id())));
     println!("copying the workspace to {}", copy.0.display());
     copy_tree(root, &copy.0)?;
-    put_back_references(root, &copy.0)?;
-    let target_dir = scratch.join("target");
-
-    let mut problems = Vec::new();
-    // The reference first, one run per test target.
-    let mut by_target: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+    put_back_references(root, &copy.0, exercises)?;
+    let mut check = Check {
+        workspace: &copy.0,
+        target_dir: scratch.join("target"),
+        problems: Vec::new(),
+    };
+    check.references(exercises)?;
     for exercise in exercises {
-        for test in &exercise.tests {
-            by_target
-                .entry((&exercise.package, &test.target))
-                .or_default()
-                .push(&test.name);
-        }
+        check.stub(exercise)?;
     }
-    for ((package, target), names) in &by_target {
-        let outcome = cargo_test(&copy.0, &target_dir, package, target, names, None)?;
-        if !outcome.compiled {
-            problems.push(format!(
-                "{package} {target}: the REFERENCE does not build:\n{}",
-                outcome.tail()
-            ));
-            continue;
+    if check.problems.is_empty() {
+        println!(
+            "\nthe contract holds for all {} exercises: each stub compiles, \
+             each named test fails on it and passes on the reference",
+            exercises.len()
+        );
+        Ok(())
+    } else {
+        for problem in &check.problems {
+            eprintln!("- {problem}");
         }
-        for name in names {
-            match outcome.results.get(*name).map(String::as_str) {
-                Some("ok") => {}
-                Some(other) => problems.push(format!(
-                    "{package} {target} {name}: {other} on the REFERENCE solution (it must pass)"
-                )),
-                None => problems.push(format!(
-                    "{package} {target} {name}: no such test ({})",
-                    outcome.summary()
-                )),
+        bail!(
+            "{} problem(s) with the exercise contract",
+            check.problems.len()
+        )
+    }
+}
+
+/// One run of `verify`: where it works, and what it found wrong so far.
+struct Check<'a> {
+    /// The scratch copy of the workspace.
+    workspace: &'a Path,
+    /// Where the copy is built.
+    target_dir: PathBuf,
+    /// Every broken promise, for the report at the end.
+    problems: Vec<String>,
+}
+
+impl Check<'_> {
+    /// Every named test passes on the reference: one run per test target.
+    fn references(&mut self, exercises: &[Exercise]) -> anyhow::Result<()> {
+        let mut by_target: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+        for exercise in exercises {
+            for test in &exercise.tests {
+                by_target
+                    .entry((&exercise.package, &test.target))
+                    .or_default()
+                    .push(&test.name);
             }
         }
-        println!(
-            "reference  {package} {target}: {} named tests run",
-            names.len()
-        );
+        for ((package, target), names) in &by_target {
+            let outcome = self.cargo_test(package, target, names, None)?;
+            if !outcome.compiled {
+                self.problems.push(format!(
+                    "{package} {target}: the REFERENCE does not build:\n{}",
+                    outcome.tail()
+                ));
+                continue;
+            }
+            for name in names {
+                match outcome.results.get(*name).map(String::as_str) {
+                    Some("ok") => {}
+                    Some(other) => self.problems.push(format!(
+                        "{package} {target} {name}: {other} on the REFERENCE solution (it must pass)"
+                    )),
+                    None => self.problems.push(format!(
+                        "{package} {target} {name}: no such test ({})",
+                        outcome.summary()
+                    )),
+                }
+            }
+            println!(
+                "reference  {package} {target}: {} named tests run",
+                names.len()
+            );
+        }
+        Ok(())
     }
 
-    for exercise in exercises {
+    /// With the stub in, the file is formatted, the crate builds, and every
+    /// named test fails. The reference is put back afterwards.
+    fn stub(&mut self, exercise: &Exercise) -> anyhow::Result<()> {
         let id = &exercise.id;
-        let path = copy.0.join(&exercise.file);
+        let path = self.workspace.join(&exercise.file);
         let original = fs::read_to_string(&path)?;
         let (stubbed, _) =
             exercise::replace_region(&original, &exercise.anchor, &exercise.stub_in(&original)?)?;
         fs::write(&path, stubbed)?;
         if !is_formatted(&path) {
-            problems.push(format!(
+            self.problems.push(format!(
                 "exercise {id}: with its stub in, {} is not as rustfmt would format it; \
-                 a learner's editor would rewrite the stub (split the `// stub:` line)",
-                exercise.file.display()
+                 a learner's editor would rewrite the stub (format the stub block at {})",
+                exercise.file.display(),
+                exercise.place()
             ));
         }
-        let mut targets: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for test in &exercise.tests {
-            targets.entry(&test.target).or_default().push(&test.name);
-        }
         let mut failed = 0;
-        for (target, names) in &targets {
+        for (target, names) in &tests_by_target(exercise) {
             // Failing tests are expected here: a short read timeout keeps them quick.
-            let outcome = cargo_test(
-                &copy.0,
-                &target_dir,
-                &exercise.package,
-                target,
-                names,
-                Some("2000"),
-            )?;
+            let outcome = self.cargo_test(&exercise.package, target, names, Some("2000"))?;
             if !outcome.compiled {
-                problems.push(format!(
+                self.problems.push(format!(
                     "exercise {id}: the stub does not compile:\n{}",
                     outcome.tail()
                 ));
@@ -377,11 +491,11 @@ fn verify(root: &Path, exercises: &[Exercise]) -> anyhow::Result<()> {
             for name in names {
                 match outcome.results.get(*name).map(String::as_str) {
                     Some("FAILED") => failed += 1,
-                    Some(other) => problems.push(format!(
+                    Some(other) => self.problems.push(format!(
                         "exercise {id}: {target} {name} is {other} on the STUB: it cannot tell \
                          the stub from a solution"
                     )),
-                    None => problems.push(format!(
+                    None => self.problems.push(format!(
                         "exercise {id}: {target} {name} did not run on the stub ({})",
                         outcome.summary()
                     )),
@@ -394,20 +508,49 @@ fn verify(root: &Path, exercises: &[Exercise]) -> anyhow::Result<()> {
             exercise.tests.len()
         );
         fs::write(&path, original)?;
+        Ok(())
     }
 
-    if problems.is_empty() {
-        println!(
-            "\nthe contract holds for all {} exercises: each stub compiles, \
-             each named test fails on it and passes on the reference",
-            exercises.len()
-        );
-        Ok(())
-    } else {
-        for problem in &problems {
-            eprintln!("- {problem}");
+    /// Builds, then runs, the tests `names` of one target of `package`.
+    fn cargo_test(
+        &self,
+        package: &str,
+        target: &str,
+        names: &[&str],
+        read_timeout_ms: Option<&str>,
+    ) -> anyhow::Result<Outcome> {
+        let command = || {
+            let mut command = cargo_test_command(self.workspace, package, target);
+            command
+                .env("CARGO_TARGET_DIR", &self.target_dir)
+                .arg("--locked");
+            command
+        };
+        // Building takes as long as it takes (a fresh target directory on two
+        // cores: minutes); only the run itself is limited.
+        let mut build = command();
+        build.arg("--no-run");
+        let (built, build_output) = run_captured(build, None)?;
+        if !built {
+            return Ok(Outcome {
+                compiled: false,
+                results: BTreeMap::new(),
+                output: build_output,
+            });
         }
-        bail!("{} problem(s) with the exercise contract", problems.len())
+        let mut run = command();
+        run.arg("--").arg("--exact").args(names);
+        if let Some(ms) = read_timeout_ms {
+            run.env("CHAT_TEST_TIMEOUT_MS", ms);
+        }
+        let (_, output) = run_captured(run, Some(RUN_LIMIT))
+            .with_context(|| format!("`cargo test -p {package}` ({target})"))?;
+        let results = output.lines().filter_map(test_result).collect();
+        Ok(Outcome {
+            compiled: true,
+            results,
+            output,
+        })
     }
 }
 
@@ -422,15 +565,15 @@ impl Drop for Scratch {
 
 /// In `copy`, puts back the reference of every exercise started in `root`,
 /// so that the check is about the reference, not the learner's work.
-fn put_back_references(root: &Path, copy: &Path) -> anyhow::Result<()> {
-    for exercise in exercise::find_all(copy)? {
+fn put_back_references(root: &Path, copy: &Path, exercises: &[Exercise]) -> anyhow::Result<()> {
+    for exercise in exercises {
         // Only a started exercise has a saved solution; the others hold theirs.
-        if !saved_solution(root, &exercise).exists() {
+        if !saved_solution(root, exercise).exists() {
             continue;
         }
         let path = copy.join(&exercise.file);
         let text = fs::read_to_string(&path)?;
-        let solution = reference_solution(root, &exercise)?;
+        let solution = reference_solution(root, exercise)?;
         let (restored, _) = exercise::replace_region(&text, &exercise.anchor, &solution)?;
         fs::write(&path, restored)?;
     }
@@ -473,61 +616,17 @@ impl Outcome {
     }
 }
 
-/// Builds, then runs, the tests `names` of one target of `package`.
-fn cargo_test(
-    workspace: &Path,
-    target_dir: &Path,
-    package: &str,
-    target: &str,
-    names: &[&str],
-    read_timeout_ms: Option<&str>,
-) -> anyhow::Result<Outcome> {
+/// `cargo test -p package` for one target: `--lib` or `--test target`.
+fn cargo_test_command(workspace: &Path, package: &str, target: &str) -> Command {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let command = || {
-        let mut command = Command::new(&cargo);
-        command
-            .current_dir(workspace)
-            .env("CARGO_TARGET_DIR", target_dir)
-            .args(["test", "--locked", "-p", package]);
-        if target == "lib" {
-            command.arg("--lib");
-        } else {
-            command.args(["--test", target]);
-        }
-        command
-    };
-    // Building takes as long as it takes (a fresh target directory on two
-    // cores: minutes); only the run itself is limited.
-    let mut build = command();
-    build.arg("--no-run");
-    let (built, build_output) = run_captured(build, None)?;
-    if !built {
-        return Ok(Outcome {
-            compiled: false,
-            results: BTreeMap::new(),
-            output: build_output,
-        });
+    let mut command = Command::new(cargo);
+    command.current_dir(workspace).args(["test", "-p", package]);
+    if target == "lib" {
+        command.arg("--lib");
+    } else {
+        command.args(["--test", target]);
     }
-    let mut run = command();
-    run.arg("--").arg("--exact").args(names);
-    if let Some(ms) = read_timeout_ms {
-        run.env("CHAT_TEST_TIMEOUT_MS", ms);
-    }
-    let (_, output) = run_captured(run, Some(RUN_LIMIT))
-        .with_context(|| format!("`cargo test -p {package}` ({target})"))?;
-    let results = output
-        .lines()
-        .filter_map(|line| {
-            let rest = line.strip_prefix("test ")?;
-            let (name, result) = rest.rsplit_once(" ... ")?;
-            Some((name.to_owned(), result.trim().to_owned()))
-        })
-        .collect();
-    Ok(Outcome {
-        compiled: true,
-        results,
-        output,
-    })
+    command
 }
 
 /// Runs `command` (a `cargo test`), capturing its output; after `limit`,
