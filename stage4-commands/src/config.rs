@@ -1,17 +1,16 @@
-//! The server's configuration, made with a builder that validates (pattern 17).
+//! The server's settings and the builder that validates them (pattern 17).
 //!
-//! A [`ServerConfig`] can only come from [`ServerConfigBuilder::build`] or from
-//! [`Default`], and both give a valid one: its fields are private, so the rest
-//! of the server can rely on every limit making sense without checking again.
-//!
-//! The message filters are not part of it. A configuration is plain data that
-//! can be cloned, compared and printed in full; a boxed closure can be none of
-//! those. The server takes its `FilterChain` as a separate argument.
+//! Each setting is declared once, as a field of [`Settings`] whose doc comment
+//! is also its `--help` text and whose `#[arg]` gives its flag and default;
+//! its rule is a row of the table below. [`Settings::build`] checks them all
+//! and makes the [`ServerConfig`] the server runs with. The message filters are
+//! not settings: a boxed closure cannot be cloned, compared or printed.
 
-use std::fmt;
-use std::ops::RangeInclusive;
+use std::num::ParseIntError;
+use std::ops::{Deref, RangeInclusive};
 use std::time::Duration;
 
+use clap::{Args, Command, FromArgMatches};
 use thiserror::Error;
 
 use crate::names::{validate_name, validate_room_name};
@@ -23,357 +22,258 @@ const LINE_LEN_RANGE: RangeInclusive<usize> = 64..=64 * 1024;
 /// Allowed values of `max_name_len`.
 const NAME_LEN_RANGE: RangeInclusive<usize> = 1..=32;
 
-// ANCHOR: rules
-// How `build` words the rules on numbers, after the field's name.
-
-/// The rule for `max_users`.
-const AT_LEAST_ONE: &str = "must be at least 1";
-
-/// The rule for `max_rooms`: the default room always exists.
-const AT_LEAST_ONE_ROOM: &str = "must be at least 1, for the default room";
-
-/// The rule for a length that must be within `range`, which `got` is not.
-fn within(range: &RangeInclusive<usize>, got: usize) -> String {
-    format!(
-        "must be from {} to {} bytes (got {got})",
-        range.start(),
-        range.end()
-    )
-}
-
-/// The rule for `max_outbox_bytes`, which must hold at least one line.
-fn more_than_a_line(max_line_len: usize, got: usize) -> String {
-    format!(
-        "must be more than max_line_len ({max_line_len}), or a single line could never be queued (got {got})"
-    )
-}
-// ANCHOR_END: rules
-
-// ANCHOR: server_config
-/// The server's limits and settings, all checked by [`ServerConfigBuilder::build`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerConfig {
-    /// Most users connected at once. Default 64.
-    max_users: usize,
-    /// Most rooms at once, the default room included. Default 16.
-    max_rooms: usize,
-    /// Longest line a client may send, in bytes. Default 1024.
-    max_line_len: usize,
-    /// Longest user name, in bytes. Default 16.
-    max_name_len: usize,
-    /// Most bytes waiting to be sent to one client. Default 256 KiB.
-    max_outbox_bytes: usize,
-    /// How long a client may stay silent. Default 5 minutes.
-    idle_timeout: Duration,
-    /// The room every user starts in. Default `lobby`.
-    default_room: String,
-    /// Shown to each user once they have picked a name. Default none.
-    motd: Option<String>,
-    /// Names reserved for admins, who may kick anyone. Default none.
-    admins: Vec<String>,
-    /// What an admin types after their name at the prompt (`root <password>`)
-    /// to claim it. Required when there are admins. It crosses the network in
-    /// the clear, like everything in this chat: fine on a laptop, not beyond.
-    admin_password: Option<String>,
-    /// A connection that has not chosen a name after this long is
-    /// disconnected, so that unnamed connections cannot fill `max_users`.
-    /// Default 30 seconds.
-    name_timeout: Duration,
-}
-// ANCHOR_END: server_config
-
-impl Default for ServerConfig {
-    /// The defaults listed on each field. They pass every check in `build`
-    /// (a test makes sure), so `default` cannot fail and needs no `Result`.
-    fn default() -> Self {
-        ServerConfig {
-            max_users: 64,
-            max_rooms: 16,
-            max_line_len: 1024,
-            max_name_len: 16,
-            max_outbox_bytes: 256 * 1024,
-            idle_timeout: Duration::from_secs(5 * 60),
-            default_room: "lobby".to_owned(),
-            motd: None,
-            admins: Vec::new(),
-            admin_password: None,
-            name_timeout: Duration::from_secs(30),
-        }
-    }
-}
-
-impl ServerConfig {
-    /// Starts a builder holding the defaults.
-    pub fn builder() -> ServerConfigBuilder {
-        ServerConfigBuilder {
-            config: ServerConfig::default(),
-        }
-    }
-
+// ANCHOR: settings
+/// The server's settings as given, not yet checked: the builder. Start from
+/// [`Settings::default`], change what you need with struct update syntax
+/// (`Settings { max_users: 2, ..Settings::default() }`), and finish with
+/// [`build`](Self::build). `main` flattens them into its command line.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+#[must_use = "settings do nothing until `build` checks them"]
+pub struct Settings {
     /// Most users connected at once.
-    pub fn max_users(&self) -> usize {
-        self.max_users
-    }
-
+    #[arg(long, default_value_t = 64)]
+    pub max_users: usize,
     /// Most rooms at once, the default room included.
-    pub fn max_rooms(&self) -> usize {
-        self.max_rooms
-    }
-
-    /// Longest line a client may send, in bytes, not counting the line ending.
-    pub fn max_line_len(&self) -> usize {
-        self.max_line_len
-    }
-
+    #[arg(long, default_value_t = 16)]
+    pub max_rooms: usize,
+    // ANCHOR_END: settings
+    /// Longest line a client may send, in bytes.
+    #[arg(long, default_value_t = 1024)]
+    pub max_line_len: usize,
     /// Longest user name, in bytes.
-    pub fn max_name_len(&self) -> usize {
-        self.max_name_len
-    }
-
-    /// Most bytes waiting to be sent to one client; always more than
-    /// [`max_line_len`](Self::max_line_len).
-    pub fn max_outbox_bytes(&self) -> usize {
-        self.max_outbox_bytes
-    }
-
-    /// How long a client may stay silent before it is disconnected.
-    pub fn idle_timeout(&self) -> Duration {
-        self.idle_timeout
-    }
-
-    /// The room every user starts in; a valid room name.
-    pub fn default_room(&self) -> &str {
-        &self.default_room
-    }
-
-    /// The message of the day, if any; each line fits in a line and has no
-    /// control characters.
-    pub fn motd(&self) -> Option<&str> {
-        self.motd.as_deref()
-    }
-
-    /// Users who may kick anyone; each a valid user name.
-    pub fn admins(&self) -> &[String] {
-        &self.admins
-    }
-
-    /// The password that claims an admin name.
-    pub fn admin_password(&self) -> Option<&str> {
-        self.admin_password.as_deref()
-    }
-
-    /// How long a connection may take to choose a name.
-    pub fn name_timeout(&self) -> Duration {
-        self.name_timeout
-    }
+    #[arg(long, default_value_t = 16)]
+    pub max_name_len: usize,
+    /// Most bytes waiting to be sent to one client.
+    #[arg(long, default_value_t = 256 * 1024)]
+    pub max_outbox_bytes: usize,
+    // ANCHOR: timeout_setting
+    /// Disconnect a client that stays silent this long.
+    #[arg(long = "idle-timeout-secs", value_name = "SECS")]
+    #[arg(value_parser = secs, default_value = "300")]
+    pub idle_timeout: Duration,
+    // ANCHOR_END: timeout_setting
+    /// The room every user starts in.
+    #[arg(long, default_value = "lobby")]
+    pub default_room: String,
+    /// Message of the day, shown to each user after they pick a name.
+    #[arg(long)]
+    pub motd: Option<String>,
+    /// A name reserved for an admin, who may /kick anyone (repeat for
+    /// several). An admin answers the name prompt with: NAME PASSWORD.
+    #[arg(long = "admin", value_name = "NAME")]
+    pub admins: Vec<String>,
+    /// What an admin types after their name at the prompt to claim it;
+    /// required when there are admins.
+    ///
+    /// Better given in the environment than on the command line, where other
+    /// users of the machine can see it. It crosses the network in the clear,
+    /// like everything in this chat: fine on a laptop, not beyond.
+    #[arg(long, env = "CHAT_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// Disconnect a client that has not chosen a name after this long, so
+    /// that unnamed connections cannot fill max_users.
+    #[arg(long = "name-timeout-secs", value_name = "SECS")]
+    #[arg(value_parser = secs, default_value = "30")]
+    pub name_timeout: Duration,
 }
 
-// ANCHOR: builder
-/// Builds a [`ServerConfig`]: start with [`ServerConfig::builder`], change what
-/// you need, finish with [`build`](Self::build).
-// Every setter takes and returns `self`: a call whose result is dropped loses
-// the whole builder, so the compiler should warn about it.
-#[derive(Debug, Clone)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct ServerConfigBuilder {
-    /// The configuration so far, not yet checked.
-    config: ServerConfig,
+/// Reads a duration given in whole seconds, as the `…-secs` flags are.
+fn secs(text: &str) -> Result<Duration, ParseIntError> {
+    text.parse().map(Duration::from_secs)
 }
 
-impl ServerConfigBuilder {
-    /// Most users connected at once. Default 64; at least 1.
-    pub fn max_users(mut self, max_users: usize) -> Self {
-        self.config.max_users = max_users;
-        self
+// ANCHOR: defaults
+impl Default for Settings {
+    /// The defaults declared on the fields, read the way `main` reads them:
+    /// by parsing a command line, an empty one. Environment variables are
+    /// switched off, so that a default does not depend on the shell.
+    fn default() -> Self {
+        Settings::augment_args(Command::new("defaults"))
+            .mut_args(|arg| arg.env(None))
+            .try_get_matches_from(["defaults"])
+            .and_then(|matches| Settings::from_arg_matches(&matches))
+            .expect("every declared default is a valid value of its flag")
     }
-    // ANCHOR_END: builder
+}
+// ANCHOR_END: defaults
 
-    /// Most rooms at once, the default room included. Default 16; at least 1.
-    pub fn max_rooms(mut self, max_rooms: usize) -> Self {
-        self.config.max_rooms = max_rooms;
-        self
+// ANCHOR: table_start
+impl Settings {
+    /// Each setting beside the rule it breaks, if any: one row per setting,
+    /// in the order of the fields.
+    #[rustfmt::skip] // a table reads best with one row per line
+    fn broken_rules(&self) -> Vec<(&'static str, Option<String>)> {
+        vec![
+            // ANCHOR_END: table_start
+            // Exercise 4.2: see "Your job" in chapter 4.
+            // ANCHOR: exercise_4_2
+            ("max_users", at_least_one(self.max_users)),
+            ("max_rooms", room_for_the_default(self.max_rooms)),
+            ("max_line_len", within(&LINE_LEN_RANGE, "bytes", self.max_line_len)),
+            ("max_name_len", within(&NAME_LEN_RANGE, "bytes", self.max_name_len)),
+            ("max_outbox_bytes", more_than_a_line(self.max_line_len, self.max_outbox_bytes)),
+            // ANCHOR_END: exercise_4_2
+            // ANCHOR: table_rest
+            ("idle_timeout", timeout(self.idle_timeout)),
+            ("default_room", room_name(&self.default_room)),
+            ("motd", motd(self.motd.as_deref(), self.max_line_len)),
+            ("admins", admin_names(&self.admins, self.max_name_len)),
+            ("admin_password", admin_password(self.admin_password.as_deref(), &self.admins)),
+            ("name_timeout", timeout(self.name_timeout)),
+        ]
     }
-
-    /// Longest line a client may send, in bytes. Default 1024; from 64 (so
-    /// that every command and server reply fits) to 64 KiB.
-    pub fn max_line_len(mut self, max_line_len: usize) -> Self {
-        self.config.max_line_len = max_line_len;
-        self
-    }
-
-    /// Longest user name, in bytes. Default 16; from 1 to 32.
-    pub fn max_name_len(mut self, max_name_len: usize) -> Self {
-        self.config.max_name_len = max_name_len;
-        self
-    }
-
-    /// Most bytes waiting to be sent to one client. Default 256 KiB; more than
-    /// `max_line_len`, or a single line could never be queued.
-    pub fn max_outbox_bytes(mut self, max_outbox_bytes: usize) -> Self {
-        self.config.max_outbox_bytes = max_outbox_bytes;
-        self
-    }
-
-    /// How long a client may stay silent. Default 5 minutes; not zero.
-    pub fn idle_timeout(mut self, idle_timeout: Duration) -> Self {
-        self.config.idle_timeout = idle_timeout;
-        self
-    }
-
-    /// The room every user starts in. Default `lobby`; a valid room name (see
-    /// [`validate_room_name`]).
-    pub fn default_room(mut self, default_room: impl Into<String>) -> Self {
-        self.config.default_room = default_room.into();
-        self
-    }
-
-    /// The message of the day. Default none; every line at most `max_line_len`
-    /// bytes, with no control characters.
-    pub fn motd(mut self, motd: impl Into<String>) -> Self {
-        self.config.motd = Some(motd.into());
-        self
-    }
-
-    /// Reserves a name for an admin, who may kick anyone. Default none; each a
-    /// valid user name no longer than `max_name_len` (see [`validate_name`]).
-    pub fn admin(mut self, name: impl Into<String>) -> Self {
-        self.config.admins.push(name.into());
-        self
-    }
-
-    /// The password that claims an admin name. Required when there are
-    /// admins; one word, without control characters.
-    pub fn admin_password(mut self, password: impl Into<String>) -> Self {
-        self.config.admin_password = Some(password.into());
-        self
-    }
-
-    /// How long a connection may take to choose a name. Default 30 seconds;
-    /// not zero.
-    pub fn name_timeout(mut self, name_timeout: Duration) -> Self {
-        self.config.name_timeout = name_timeout;
-        self
-    }
+    // ANCHOR_END: table_rest
 
     // ANCHOR: build
-    // ANCHOR: build_start
     /// Checks every setting and returns the configuration, or every problem
     /// found.
     ///
     /// Reporting all problems at once, not just the first, saves a round of
-    /// "fix one, run again, see the next" for whoever writes the configuration.
+    /// "fix one, run again, see the next" for whoever writes the settings.
     pub fn build(self) -> Result<ServerConfig, ConfigError> {
-        let config = self.config;
-        let mut problems = Vec::new();
-        // This closure changes the `Vec` it captured, so it is an `FnMut` and
-        // has to be declared `mut`.
-        let mut problem = |field, rule| problems.push(Problem { field, rule });
-        // ANCHOR_END: build_start
-
-        // Exercise 4.2: see "Your job" in chapter 4.
-        // ANCHOR: exercise_4_2
-        if config.max_users == 0 {
-            problem("max_users", AT_LEAST_ONE.to_owned());
-        }
-        if config.max_rooms == 0 {
-            problem("max_rooms", AT_LEAST_ONE_ROOM.to_owned());
-        }
-        if !LINE_LEN_RANGE.contains(&config.max_line_len) {
-            problem("max_line_len", within(&LINE_LEN_RANGE, config.max_line_len));
-        }
-        if !NAME_LEN_RANGE.contains(&config.max_name_len) {
-            problem("max_name_len", within(&NAME_LEN_RANGE, config.max_name_len));
-        }
-        if config.max_outbox_bytes <= config.max_line_len {
-            problem(
-                "max_outbox_bytes",
-                more_than_a_line(config.max_line_len, config.max_outbox_bytes),
-            );
-        }
-        // ANCHOR_END: exercise_4_2
-        // ANCHOR: build_rest
-        if config.idle_timeout.is_zero() {
-            problem("idle_timeout", "must not be zero".to_owned());
-        }
-        if let Err(error) = validate_room_name(&config.default_room) {
-            problem("default_room", error.to_string());
-        }
-        if let Some(motd) = &config.motd {
-            for (index, line) in motd.lines().enumerate() {
-                let number = index + 1;
-                if line.len() > config.max_line_len {
-                    problem(
-                        "motd",
-                        format!(
-                            "line {number} is {} bytes, more than max_line_len ({})",
-                            line.len(),
-                            config.max_line_len
-                        ),
-                    );
-                }
-                if line.contains(char::is_control) {
-                    problem(
-                        "motd",
-                        format!("line {number} must not contain control characters"),
-                    );
-                }
-            }
-        }
-        for admin in &config.admins {
-            if let Err(error) = validate_name(admin, config.max_name_len) {
-                problem("admins", format!("entry {admin:?} {error}"));
-            }
-        }
-        match &config.admin_password {
-            None if !config.admins.is_empty() => {
-                problem(
-                    "admin_password",
-                    "must be set when there are admins".to_owned(),
-                );
-            }
-            Some(password)
-                if password.is_empty()
-                    || password.contains(|c: char| c.is_whitespace() || c.is_control()) =>
-            {
-                problem(
-                    "admin_password",
-                    "must be one word, without control characters".to_owned(),
-                );
-            }
-            _ => {}
-        }
-        if config.name_timeout.is_zero() {
-            problem("name_timeout", "must not be zero".to_owned());
-        }
-
+        let problems: Vec<Problem> = self
+            .broken_rules()
+            .into_iter()
+            .filter_map(|(field, broken)| broken.map(|rule| Problem { field, rule }))
+            .collect();
         if problems.is_empty() {
-            Ok(config)
+            Ok(ServerConfig(self))
         } else {
             Err(ConfigError { problems })
         }
-        // ANCHOR_END: build_rest
     }
     // ANCHOR_END: build
 }
 
+// ANCHOR: rules
+// Each rule returns what is wrong, worded to follow the setting's name, or
+// `None` when the value is fine.
+
+/// The rule for `max_users`.
+fn at_least_one(got: usize) -> Option<String> {
+    (got == 0).then(|| "must be at least 1".to_owned())
+}
+
+/// The rule for `max_rooms`: the default room always exists.
+fn room_for_the_default(got: usize) -> Option<String> {
+    (got == 0).then(|| "must be at least 1, for the default room".to_owned())
+}
+
+/// The rule for a size that must be within `range`, counted in `unit`.
+fn within(range: &RangeInclusive<usize>, unit: &str, got: usize) -> Option<String> {
+    let (min, max) = (range.start(), range.end());
+    (!range.contains(&got)).then(|| format!("must be from {min} to {max} {unit} (got {got})"))
+}
+
+/// The rule for `max_outbox_bytes`, which must hold at least one line.
+fn more_than_a_line(max_line_len: usize, got: usize) -> Option<String> {
+    (got <= max_line_len).then(|| {
+        format!(
+            "must be more than max_line_len ({max_line_len}), or a single line could never be queued (got {got})"
+        )
+    })
+}
+// ANCHOR_END: rules
+
+/// The rule for a timeout: zero would disconnect everyone at once.
+fn timeout(got: Duration) -> Option<String> {
+    got.is_zero().then(|| "must not be zero".to_owned())
+}
+
+/// The rule for the default room: a valid room name.
+fn room_name(name: &str) -> Option<String> {
+    validate_room_name(name)
+        .err()
+        .map(|error| error.to_string())
+}
+
+/// The rule for the message of the day: every line fits in a line and has no
+/// control characters.
+fn motd(motd: Option<&str>, max_line_len: usize) -> Option<String> {
+    let lines = motd.unwrap_or_default().lines().zip(1..);
+    all_of(lines.flat_map(|(line, number)| {
+        let long = (line.len() > max_line_len).then(|| {
+            let len = line.len();
+            format!("line {number} is {len} bytes, more than max_line_len ({max_line_len})")
+        });
+        let control = line
+            .contains(char::is_control)
+            .then(|| format!("line {number} must not contain control characters"));
+        long.into_iter().chain(control)
+    }))
+}
+
+/// The rule for the admins: each a valid user name.
+fn admin_names(admins: &[String], max_name_len: usize) -> Option<String> {
+    all_of(admins.iter().filter_map(|admin| {
+        let error = validate_name(admin, max_name_len).err()?;
+        Some(format!("entry {admin:?} {error}"))
+    }))
+}
+
+/// The rule for the admin password: set when there are admins, one word.
+fn admin_password(password: Option<&str>, admins: &[String]) -> Option<String> {
+    match password {
+        None if !admins.is_empty() => Some("must be set when there are admins".to_owned()),
+        Some(password)
+            if password.is_empty()
+                || password.contains(|c: char| c.is_whitespace() || c.is_control()) =>
+        {
+            Some("must be one word, without control characters".to_owned())
+        }
+        _ => None,
+    }
+}
+
+/// Every broken rule of one setting (one line of the message of the day, one
+/// admin's name), as one, or `None` if there is none.
+fn all_of(broken: impl Iterator<Item = String>) -> Option<String> {
+    let broken: Vec<String> = broken.collect();
+    (!broken.is_empty()).then(|| broken.join("; "))
+}
+
+// ANCHOR: server_config
+/// Settings that passed every rule of [`Settings::build`], which (with
+/// [`Default`]) is the only way to make one.
+///
+/// The server reads the settings through it, as in `config.max_users`.
+// `Deref` rather than a `settings()` accessor: a `ServerConfig` is nothing
+// but its settings, checked, so reading one should read like reading a
+// field. Without `DerefMut`, and with the field private, nothing outside this
+// module can change a value after `build` checked it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig(Settings);
+
+impl Deref for ServerConfig {
+    type Target = Settings;
+
+    fn deref(&self) -> &Settings {
+        &self.0
+    }
+}
+
+impl Default for ServerConfig {
+    /// The declared defaults. They pass every rule (a test makes sure), so
+    /// `default` cannot fail and needs no `Result`.
+    fn default() -> Self {
+        ServerConfig(Settings::default())
+    }
+}
+// ANCHOR_END: server_config
+
 // ANCHOR: config_error
 /// One setting that breaks one rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{field} {rule}")]
 pub struct Problem {
-    /// The setting, named as its builder method.
+    /// The setting, named as its field.
     pub field: &'static str,
     /// The rule it breaks, readable after the field's name.
     pub rule: String,
 }
 
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.field, self.rule)
-    }
-}
-
-/// Why [`ServerConfigBuilder::build`] refused: every problem it found, in the
-/// order of the fields.
+/// Why [`Settings::build`] refused: every problem it found, in the order of
+/// the fields.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("invalid server configuration: {}", join(.problems))]
 pub struct ConfigError {
@@ -399,189 +299,126 @@ fn join(problems: &[Problem]) -> String {
 mod tests {
     use super::*;
 
-    /// The problems `builder` reports, rendered as text.
-    fn problems(builder: ServerConfigBuilder) -> Vec<String> {
-        match builder.build() {
-            Ok(config) => panic!("expected problems, got {config:?}"),
-            Err(error) => error.problems().iter().map(Problem::to_string).collect(),
-        }
+    /// The fields that `settings` breaks a rule of, and the whole message.
+    fn problems(settings: Settings) -> (Vec<&'static str>, String) {
+        let error = settings.build().expect_err("settings that break a rule");
+        let fields = error.problems().iter().map(|p| p.field).collect();
+        (fields, error.to_string())
     }
 
     #[test]
     fn the_defaults_are_valid() {
-        assert_eq!(ServerConfig::builder().build(), Ok(ServerConfig::default()));
-        let config = ServerConfig::default();
-        assert_eq!(config.max_users(), 64);
-        assert_eq!(config.max_rooms(), 16);
-        assert_eq!(config.max_line_len(), 1024);
-        assert_eq!(config.max_name_len(), 16);
-        assert_eq!(config.max_outbox_bytes(), 256 * 1024);
-        assert_eq!(config.idle_timeout(), Duration::from_secs(300));
-        assert_eq!(config.default_room(), "lobby");
-        assert_eq!(config.motd(), None);
-        assert!(config.admins().is_empty());
-        assert_eq!(config.admin_password(), None);
-        assert_eq!(config.name_timeout(), Duration::from_secs(30));
+        assert_eq!(Settings::default().build(), Ok(ServerConfig::default()));
+        #[rustfmt::skip] // every setting, packed
+        let expected = Settings {
+            max_users: 64, max_rooms: 16, max_line_len: 1024, max_name_len: 16,
+            max_outbox_bytes: 256 * 1024, idle_timeout: Duration::from_secs(300),
+            default_room: "lobby".to_owned(), motd: None, admins: Vec::new(), admin_password: None,
+            name_timeout: Duration::from_secs(30),
+        };
+        assert_eq!(*ServerConfig::default(), expected);
     }
 
     #[test]
-    fn every_setter_is_kept() {
-        let config = ServerConfig::builder()
-            .max_users(2)
-            .max_rooms(3)
-            .max_line_len(64)
-            .max_name_len(32)
-            .max_outbox_bytes(65)
-            .idle_timeout(Duration::from_millis(1))
-            .default_room("main-hall_2")
-            .motd("welcome!\nbe kind")
-            .admin("alice")
-            .admin("Bob-2")
-            .admin_password("s3cret")
-            .name_timeout(Duration::from_millis(3))
-            .build()
-            .unwrap();
-        assert_eq!(config.max_users(), 2);
-        assert_eq!(config.max_rooms(), 3);
-        assert_eq!(config.max_line_len(), 64);
-        assert_eq!(config.max_name_len(), 32);
-        assert_eq!(config.max_outbox_bytes(), 65);
-        assert_eq!(config.idle_timeout(), Duration::from_millis(1));
-        assert_eq!(config.default_room(), "main-hall_2");
-        assert_eq!(config.motd(), Some("welcome!\nbe kind"));
-        assert_eq!(config.admins(), ["alice", "Bob-2"]);
-        assert_eq!(config.admin_password(), Some("s3cret"));
-        assert_eq!(config.name_timeout(), Duration::from_millis(3));
+    fn every_setting_is_kept() {
+        #[rustfmt::skip] // every setting, packed
+        let settings = Settings {
+            max_users: 2, max_rooms: 3, max_line_len: 64, max_name_len: 32, max_outbox_bytes: 65,
+            idle_timeout: Duration::from_millis(1), default_room: "main-hall_2".to_owned(),
+            motd: Some("welcome!\nbe kind".to_owned()),
+            admins: vec!["alice".to_owned(), "Bob-2".to_owned()],
+            admin_password: Some("s3cret".to_owned()), name_timeout: Duration::from_millis(3),
+        };
+        let config = settings.clone().build().expect("valid settings");
+        assert_eq!(*config, settings);
     }
 
     #[test]
     fn the_largest_line_is_allowed() {
-        let config = ServerConfig::builder().max_line_len(64 * 1024).build();
-        assert!(config.is_ok());
+        let largest = Settings {
+            max_line_len: 64 * 1024,
+            ..Settings::default()
+        };
+        assert!(largest.build().is_ok());
     }
+
+    /// A change to the default settings.
+    type Change = fn(&mut Settings);
 
     #[test]
     fn each_bad_value_is_named_with_its_rule() {
-        let cases = [
-            (
-                ServerConfig::builder().max_users(0),
-                "max_users must be at least 1",
-            ),
-            (
-                ServerConfig::builder().max_rooms(0),
-                "max_rooms must be at least 1, for the default room",
-            ),
-            (
-                ServerConfig::builder().max_line_len(63),
-                "max_line_len must be from 64 to 65536 bytes (got 63)",
-            ),
-            (
-                ServerConfig::builder()
-                    .max_line_len(64 * 1024 + 1)
-                    .max_outbox_bytes(1 << 20),
-                "max_line_len must be from 64 to 65536 bytes (got 65537)",
-            ),
-            (
-                ServerConfig::builder().max_name_len(0),
-                "max_name_len must be from 1 to 32 bytes (got 0)",
-            ),
-            (
-                ServerConfig::builder().max_name_len(33),
-                "max_name_len must be from 1 to 32 bytes (got 33)",
-            ),
-            (
-                ServerConfig::builder().max_outbox_bytes(1024),
+        // Each case changes the defaults in one way, and breaks one rule.
+        #[rustfmt::skip]
+        let cases: Vec<(Change, &str)> = vec![
+            (|s| s.max_users = 0, "max_users must be at least 1"),
+            (|s| s.max_rooms = 0, "max_rooms must be at least 1, for the default room"),
+            (|s| s.max_line_len = 63, "max_line_len must be from 64 to 65536 bytes (got 63)"),
+            (|s| (s.max_line_len, s.max_outbox_bytes) = (64 * 1024 + 1, 1 << 20),
+                "max_line_len must be from 64 to 65536 bytes (got 65537)"),
+            (|s| s.max_name_len = 0, "max_name_len must be from 1 to 32 bytes (got 0)"),
+            (|s| s.max_name_len = 33, "max_name_len must be from 1 to 32 bytes (got 33)"),
+            (|s| s.max_outbox_bytes = 1024,
                 "max_outbox_bytes must be more than max_line_len (1024), \
-                 or a single line could never be queued (got 1024)",
-            ),
-            (
-                ServerConfig::builder().idle_timeout(Duration::ZERO),
-                "idle_timeout must not be zero",
-            ),
-            (
-                ServerConfig::builder().default_room(""),
-                "default_room must not be empty",
-            ),
-            (
-                ServerConfig::builder().default_room("Lobby"),
-                "default_room may contain only lowercase ASCII letters, digits, \
-                 '_' and '-', not 'L'",
-            ),
-            (
-                ServerConfig::builder().motd(format!("hi\n{}", "x".repeat(1025))),
-                "motd line 2 is 1025 bytes, more than max_line_len (1024)",
-            ),
-            (
-                ServerConfig::builder().motd("\u{1b}[31mred"),
-                "motd line 1 must not contain control characters",
-            ),
-            (
-                ServerConfig::builder()
-                    .admin("bad name")
-                    .admin_password("pw"),
+                 or a single line could never be queued (got 1024)"),
+            (|s| s.idle_timeout = Duration::ZERO, "idle_timeout must not be zero"),
+            (|s| s.default_room = String::new(), "default_room must not be empty"),
+            (|s| s.default_room = "Lobby".into(), "default_room may contain only lowercase ASCII \
+                letters, digits, '_' and '-', not 'L'"),
+            (|s| s.motd = Some(format!("hi\n{}", "x".repeat(1025))),
+                "motd line 2 is 1025 bytes, more than max_line_len (1024)"),
+            (|s| s.motd = Some("\u{1b}[31mred".into()),
+                "motd line 1 must not contain control characters"),
+            (|s| (s.admins, s.admin_password) = (vec!["bad name".into()], Some("pw".into())),
                 "admins entry \"bad name\" may contain only ASCII letters, digits, \
-                 '_' and '-', not ' '",
-            ),
-            (
-                ServerConfig::builder()
-                    .admin("a".repeat(17))
-                    .admin_password("pw"),
-                "admins entry \"aaaaaaaaaaaaaaaaa\" must be at most 16 bytes long",
-            ),
-            (
-                ServerConfig::builder().admin("root"),
-                "admin_password must be set when there are admins",
-            ),
-            (
-                ServerConfig::builder().admin_password("two words"),
-                "admin_password must be one word, without control characters",
-            ),
-            (
-                ServerConfig::builder().name_timeout(Duration::ZERO),
-                "name_timeout must not be zero",
-            ),
+                 '_' and '-', not ' '"),
+            (|s| (s.admins, s.admin_password) = (vec!["a".repeat(17)], Some("pw".into())),
+                "admins entry \"aaaaaaaaaaaaaaaaa\" must be at most 16 bytes long"),
+            (|s| s.admins = vec!["root".into()],
+                "admin_password must be set when there are admins"),
+            (|s| s.admin_password = Some("two words".into()),
+                "admin_password must be one word, without control characters"),
+            (|s| s.name_timeout = Duration::ZERO, "name_timeout must not be zero"),
         ];
-        for (builder, expected) in cases {
-            assert_eq!(problems(builder), [expected]);
+        for (change, expected) in cases {
+            let mut settings = Settings::default();
+            change(&mut settings);
+            let (_, message) = problems(settings);
+            assert_eq!(message, format!("invalid server configuration: {expected}"));
         }
     }
 
     #[test]
     fn every_broken_limit_is_reported_at_once() {
-        let error = ServerConfig::builder()
-            .max_users(0)
-            .max_rooms(0)
-            .max_line_len(10)
-            .max_name_len(0)
-            .max_outbox_bytes(10)
-            .build()
-            .unwrap_err();
-        let fields: Vec<&str> = error.problems().iter().map(|p| p.field).collect();
-        assert_eq!(
-            fields,
-            [
-                "max_users",
-                "max_rooms",
-                "max_line_len",
-                "max_name_len",
-                "max_outbox_bytes"
-            ]
-        );
+        let (fields, _) = problems(Settings {
+            max_users: 0,
+            max_rooms: 0,
+            max_line_len: 10,
+            max_name_len: 0,
+            max_outbox_bytes: 10,
+            ..Settings::default()
+        });
+        let expected = [
+            "max_users",
+            "max_rooms",
+            "max_line_len",
+            "max_name_len",
+            "max_outbox_bytes",
+        ];
+        assert_eq!(fields, expected);
     }
 
     #[test]
     fn all_problems_are_reported_together() {
-        let error = ServerConfig::builder()
-            .max_users(0)
-            .idle_timeout(Duration::ZERO)
-            .admin("")
-            .admin_password("pw")
-            .build()
-            .unwrap_err();
-        let fields: Vec<&str> = error.problems().iter().map(|p| p.field).collect();
+        let (fields, message) = problems(Settings {
+            max_users: 0,
+            idle_timeout: Duration::ZERO,
+            admins: vec![String::new()],
+            admin_password: Some("pw".to_owned()),
+            ..Settings::default()
+        });
         assert_eq!(fields, ["max_users", "idle_timeout", "admins"]);
         assert_eq!(
-            error.to_string(),
+            message,
             "invalid server configuration: max_users must be at least 1; \
              idle_timeout must not be zero; admins entry \"\" must not be empty"
         );

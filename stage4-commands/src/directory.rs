@@ -50,8 +50,8 @@ impl Directory {
     /// A directory with only the default room.
     pub(crate) fn new(config: ServerConfig, filters: FilterChain) -> Self {
         let mut rooms = Arena::new();
-        let default_room = rooms.insert(Room::new(config.default_room()));
-        let by_name = HashMap::from([(config.default_room().to_owned(), default_room)]);
+        let default_room = rooms.insert(Room::new(config.default_room.as_str()));
+        let by_name = HashMap::from([(config.default_room.clone(), default_room)]);
         Directory {
             config,
             rooms,
@@ -208,9 +208,9 @@ impl Directory {
         let connection = connection.enter(room);
         connection.tell(format_args!(
             "welcome, {name}! you are in #{}",
-            self.config.default_room()
+            self.config.default_room.as_str()
         ));
-        if let Some(motd) = self.config.motd() {
+        if let Some(motd) = self.config.motd.as_deref() {
             for line in motd.lines() {
                 connection.tell(format_args!("* {line}"));
             }
@@ -229,7 +229,7 @@ impl Directory {
             None => (answer, None),
         };
         if self.is_admin_name(name) {
-            return match (password, self.config.admin_password()) {
+            return match (password, self.config.admin_password.as_deref()) {
                 (None, _) => Err(ChatError::Reserved(name.to_owned())),
                 (Some(given), Some(expected)) if given == expected => Ok((name, true)),
                 (Some(_), _) => Err(ChatError::WrongPassword(name.to_owned())),
@@ -237,14 +237,14 @@ impl Directory {
         }
         // Not an admin's name: the whole answer is the name, so a space in
         // it is refused like any other character a name may not contain.
-        validate_name(answer, self.config.max_name_len()).map_err(ChatError::BadName)?;
+        validate_name(answer, self.config.max_name_len).map_err(ChatError::BadName)?;
         Ok((answer, false))
     }
 
     /// Whether `name` is reserved for an admin.
     fn is_admin_name(&self, name: &str) -> bool {
         self.config
-            .admins()
+            .admins
             .iter()
             .any(|admin| admin.eq_ignore_ascii_case(name))
     }
@@ -257,7 +257,7 @@ impl Directory {
         new: &str,
         connection: &mut Connection<InRoom>,
     ) -> Result<(), ChatError> {
-        validate_name(new, self.config.max_name_len()).map_err(ChatError::BadName)?;
+        validate_name(new, self.config.max_name_len).map_err(ChatError::BadName)?;
         let old = connection.name().to_owned();
         if self.is_admin_name(new) && !old.eq_ignore_ascii_case(new) {
             return Err(ChatError::Reserved(new.to_owned()));
@@ -296,7 +296,7 @@ impl Directory {
                 // Leaving a room where one is alone removes that room.
                 let freed =
                     usize::from(current.len() == 1 && connection.room() != self.default_room);
-                let max = self.config.max_rooms();
+                let max = self.config.max_rooms;
                 if self.rooms.len() - freed >= max {
                     return Err(ChatError::TooManyRooms { max });
                 }

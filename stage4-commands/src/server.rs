@@ -181,7 +181,7 @@ impl Server {
                 continue;
             }
             // ANCHOR: max_users
-            let max_users = self.directory.config().max_users();
+            let max_users = self.directory.config().max_users;
             if self.users.len() >= max_users {
                 // A fresh socket's send buffer is empty, so this one short
                 // write completes at once.
@@ -194,13 +194,13 @@ impl Server {
                 continue;
             }
             // ANCHOR_END: max_users
-            let max_outbox = self.directory.config().max_outbox_bytes();
+            let max_outbox = self.directory.config().max_outbox_bytes;
             let outbox = Rc::new(RefCell::new(Outbox::new(max_outbox)));
             let connection = Connection::new(Rc::clone(&outbox));
             connection.tell("welcome! what is your name?");
             let id = self.users.insert(User {
                 stream,
-                inbox: Inbox::new(self.directory.config().max_line_len()),
+                inbox: Inbox::new(self.directory.config().max_line_len),
                 outbox,
                 session: Session::Unauthenticated(connection),
                 connected: now,
@@ -321,15 +321,15 @@ impl Server {
             let config = directory.config();
             let unnamed = matches!(user.session, Session::Unauthenticated(_));
             let error = if user.outbox.borrow().is_overflowed() {
-                let limit = config.max_outbox_bytes();
+                let limit = config.max_outbox_bytes;
                 Some(ChatError::TooSlow { limit })
-            } else if unnamed && now.duration_since(user.connected) >= config.name_timeout() {
+            } else if unnamed && now.duration_since(user.connected) >= config.name_timeout {
                 Some(ChatError::NoName {
-                    after: config.name_timeout(),
+                    after: config.name_timeout,
                 })
-            } else if now.duration_since(user.last_heard) >= config.idle_timeout() {
+            } else if now.duration_since(user.last_heard) >= config.idle_timeout {
                 Some(ChatError::Idle {
-                    after: config.idle_timeout(),
+                    after: config.idle_timeout,
                 })
             } else {
                 None
@@ -375,7 +375,7 @@ impl User {
     /// connection ends, if one of them ends it.
     fn read_lines(&mut self, id: UserId, directory: &mut Directory) -> Option<Ending> {
         let mut ending = None;
-        let mut lines = Lines::new(self.inbox.pending(), directory.config().max_line_len());
+        let mut lines = Lines::new(self.inbox.pending(), directory.config().max_line_len);
         for line in &mut lines {
             let line = match line {
                 Ok(line) => line,

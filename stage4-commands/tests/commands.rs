@@ -6,7 +6,7 @@ use std::thread;
 use std::time::Duration;
 
 use stage4_commands::filter::{flood_guard, mask_words, max_length};
-use stage4_commands::{FilterChain, Server, ServerConfig};
+use stage4_commands::{FilterChain, Server, ServerConfig, Settings};
 use tests::{ChildServer, Client, TestServer, run_to_completion};
 
 const STAGE: &str = "stage4-commands";
@@ -42,11 +42,13 @@ fn move_to(client: &mut Client, room: &str) {
 
 /// A configuration with one admin, `root`, whose password is `s3cret`.
 fn with_admin_root() -> ServerConfig {
-    ServerConfig::builder()
-        .admin("root")
-        .admin_password("s3cret")
-        .build()
-        .expect("a valid configuration")
+    Settings {
+        admins: vec!["root".into()],
+        admin_password: Some("s3cret".into()),
+        ..Settings::default()
+    }
+    .build()
+    .expect("a valid configuration")
 }
 
 #[test]
@@ -103,10 +105,12 @@ fn in_the_default_room_only_admins_kick_and_admins_kick_anywhere() {
 
 #[test]
 fn the_message_of_the_day_follows_the_welcome() {
-    let config = ServerConfig::builder()
-        .motd("be kind\nno spam")
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        motd: Some("be kind\nno spam".into()),
+        ..Settings::default()
+    }
+    .build()
+    .expect("a valid configuration");
     let server = start_with(config, FilterChain::default);
     let mut alice = server.connect("alice");
     alice.expect("welcome! what is your name?");
@@ -148,10 +152,12 @@ fn filters_modify_or_block_messages() {
 
 #[test]
 fn max_users_is_enforced() {
-    let config = ServerConfig::builder()
-        .max_users(2)
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        max_users: 2,
+        ..Settings::default()
+    }
+    .build()
+    .expect("a valid configuration");
     let server = start_with(config, FilterChain::default);
     let _alice = join(&server, "alice");
     let _bob = join(&server, "bob");
@@ -166,10 +172,12 @@ fn max_users_is_enforced() {
 
 #[test]
 fn a_connection_that_never_names_itself_is_closed_after_the_name_timeout() {
-    let config = ServerConfig::builder()
-        .name_timeout(Duration::from_millis(300))
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        name_timeout: Duration::from_millis(300),
+        ..Settings::default()
+    }
+    .build()
+    .expect("a valid configuration");
     let server = start_with(config, FilterChain::default);
     let mut lurker = server.connect("lurker");
     lurker.expect("welcome! what is your name?");
@@ -182,10 +190,12 @@ fn a_connection_that_never_names_itself_is_closed_after_the_name_timeout() {
 
 #[test]
 fn max_rooms_is_enforced() {
-    let config = ServerConfig::builder()
-        .max_rooms(2)
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        max_rooms: 2,
+        ..Settings::default()
+    }
+    .build()
+    .expect("a valid configuration");
     let server = start_with(config, FilterChain::default);
     let mut alice = join(&server, "alice");
     let mut bob = join(&server, "bob");
@@ -201,10 +211,12 @@ fn max_rooms_is_enforced() {
 
 #[test]
 fn max_name_len_is_enforced() {
-    let config = ServerConfig::builder()
-        .max_name_len(5)
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        max_name_len: 5,
+        ..Settings::default()
+    }
+    .build()
+    .expect("a valid configuration");
     let server = start_with(config, FilterChain::default);
     let mut client = server.connect("client");
     client.expect("welcome! what is your name?");
@@ -216,10 +228,12 @@ fn max_name_len_is_enforced() {
 
 #[test]
 fn an_overlong_line_disconnects_only_its_sender() {
-    let config = ServerConfig::builder()
-        .max_line_len(64)
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        max_line_len: 64,
+        ..Settings::default()
+    }
+    .build()
+    .expect("a valid configuration");
     let server = start_with(config, FilterChain::default);
     let mut alice = join(&server, "alice");
     let mut flood = join(&server, "flood");
@@ -232,10 +246,12 @@ fn an_overlong_line_disconnects_only_its_sender() {
 
 #[test]
 fn a_client_that_never_reads_is_dropped_and_slows_nobody() {
-    let config = ServerConfig::builder()
-        .max_outbox_bytes(16 * 1024)
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        max_outbox_bytes: 16 * 1024,
+        ..Settings::default()
+    }
+    .build()
+    .expect("a valid configuration");
     let server = start_with(config, FilterChain::default);
     let mut alice = join(&server, "alice");
     let mut bob = join(&server, "bob");
@@ -278,10 +294,12 @@ fn a_client_that_never_reads_is_dropped_and_slows_nobody() {
 
 #[test]
 fn a_silent_client_is_disconnected_after_the_idle_timeout() {
-    let config = ServerConfig::builder()
-        .idle_timeout(Duration::from_millis(300))
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        idle_timeout: Duration::from_millis(300),
+        ..Settings::default()
+    }
+    .build()
+    .expect("a valid configuration");
     let server = start_with(config, FilterChain::default);
     let mut silent = server.connect("silent");
     silent.expect("welcome! what is your name?");
@@ -329,7 +347,7 @@ fn the_binary_refuses_an_invalid_config_and_says_why() {
     assert!(
         !output.status.success() && stderr.contains("max_users") && stderr.contains("max_line_len"),
         "[{STAGE}] expected --max-users 0 --max-line-len 10 to fail, naming both fields \
-         (ServerConfigBuilder::build reports every problem); got {:?} and stderr {stderr:?}",
+         (Settings::build reports every problem); got {:?} and stderr {stderr:?}",
         output.status
     );
 }

@@ -82,13 +82,13 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, _permit: OwnedSemapho
     let (reader, writer) = stream.into_split();
     let mut client = Client {
         id: UserId::next(),
-        inbox: Inbox::new(shared.config.max_line_len()),
-        idle_deadline: Instant::now() + shared.config.idle_timeout(),
+        inbox: Inbox::new(shared.config.max_line_len),
+        idle_deadline: Instant::now() + shared.config.idle_timeout,
         reader,
         session: Session { shared, writer },
     };
     let connection = Connection::new(client.id);
-    let name_deadline = Instant::now() + client.session.shared.config.name_timeout();
+    let name_deadline = Instant::now() + client.session.shared.config.name_timeout;
     let (member, ending) = match client.choose_name(connection, name_deadline).await {
         Ok((member, kicked)) => {
             let (member, ending) = client.chat(member, kicked).await;

@@ -49,8 +49,8 @@ pub struct Directory {
 impl Directory {
     /// A directory with only the default room.
     pub fn new(config: ServerConfig) -> Self {
-        let default_room = Room::new(config.default_room(), config.room_buffer());
-        let rooms = HashMap::from([(config.default_room().to_owned(), default_room)]);
+        let default_room = Room::new(config.default_room.as_str(), config.room_buffer);
+        let rooms = HashMap::from([(config.default_room.clone(), default_room)]);
         Directory {
             config,
             rooms,
@@ -72,7 +72,7 @@ impl Directory {
         self.claim_name(id, name)?;
         let (kick, kicked) = oneshot::channel();
         self.kicks.insert(id, kick);
-        let room = self.config.default_room().to_owned();
+        let room = self.config.default_room.clone();
         let membership = self.add_to_room(id, name, &room);
         Ok(Registered {
             name,
@@ -92,7 +92,7 @@ impl Directory {
             None => (answer, None),
         };
         if self.is_admin_name(name) {
-            return match (password, self.config.admin_password()) {
+            return match (password, self.config.admin_password.as_deref()) {
                 (None, _) => Err(ChatError::Reserved(name.to_owned())),
                 (Some(given), Some(expected)) if given == expected => Ok((name, true)),
                 (Some(_), _) => Err(ChatError::WrongPassword(name.to_owned())),
@@ -100,14 +100,14 @@ impl Directory {
         }
         // Not an admin's name: the whole answer is the name, so a space in
         // it is refused like any other character a name may not contain.
-        validate_name(answer, self.config.max_name_len()).map_err(ChatError::BadName)?;
+        validate_name(answer, self.config.max_name_len).map_err(ChatError::BadName)?;
         Ok((answer, false))
     }
 
     /// Whether `name` is reserved for an admin.
     fn is_admin_name(&self, name: &str) -> bool {
         self.config
-            .admins()
+            .admins
             .iter()
             .any(|admin| admin.eq_ignore_ascii_case(name))
     }
@@ -120,7 +120,7 @@ impl Directory {
         connection: &mut Connection<InRoom>,
     ) -> Result<(), ChatError> {
         let id = connection.id();
-        validate_name(new, self.config.max_name_len()).map_err(ChatError::BadName)?;
+        validate_name(new, self.config.max_name_len).map_err(ChatError::BadName)?;
         let old = connection.name().to_owned();
         if self.is_admin_name(new) && !old.eq_ignore_ascii_case(new) {
             return Err(ChatError::Reserved(new.to_owned()));
@@ -151,9 +151,9 @@ impl Directory {
         }
         if !self.rooms.contains_key(room) {
             // Leaving a room where one is alone removes that room.
-            let default_room = self.config.default_room();
+            let default_room = self.config.default_room.as_str();
             let freed = usize::from(current.len() == 1 && connection.room() != default_room);
-            let max = self.config.max_rooms();
+            let max = self.config.max_rooms;
             if self.rooms.len() - freed >= max {
                 return Err(ChatError::TooManyRooms { max });
             }
@@ -212,7 +212,7 @@ impl Directory {
             if !room.contains(target) {
                 return Err(ChatError::NotInYourRoom(target_name.to_owned()));
             }
-            if connection.room() == self.config.default_room() {
+            if connection.room() == self.config.default_room.as_str() {
                 return Err(ChatError::AdminsOnly(room.name().to_owned()));
             }
             if room.operator() != Some(id) {
@@ -246,7 +246,7 @@ impl Directory {
     /// Adds a named user to `room`, creating it if needed, and tells the
     /// members already there.
     fn add_to_room(&mut self, id: UserId, name: &str, room: &str) -> Membership {
-        let buffer = self.config.room_buffer();
+        let buffer = self.config.room_buffer;
         let target = self
             .rooms
             .entry(room.to_owned())
@@ -275,7 +275,7 @@ impl Directory {
             format!("* {name} left #{} ({reason})\n", room.name())
         };
         room.announce(id, notice);
-        if room.is_empty() && connection.room() != self.config.default_room() {
+        if room.is_empty() && connection.room() != self.config.default_room.as_str() {
             self.rooms.remove(connection.room());
         }
     }

@@ -93,7 +93,7 @@ pub mod server;
 mod text;
 
 pub use command::{Command, CommandError, HELP, Input, parse_input};
-pub use config::{ConfigError, ServerConfig, ServerConfigBuilder};
+pub use config::{ConfigError, ServerConfig, Settings};
 pub use error::ChatError;
 pub use filter::{FilterChain, Verdict};
 pub use ids::UserId;

@@ -50,7 +50,7 @@ impl Shared {
 /// Serves clients forever: a task per client.
 pub async fn run(listener: TcpListener, config: ServerConfig, filters: FilterChain) {
     // One permit per allowed user; each client's task holds one.
-    let places = Arc::new(Semaphore::new(config.max_users()));
+    let places = Arc::new(Semaphore::new(config.max_users));
     let shared = Arc::new(Shared {
         directory: Mutex::new(Directory::new(config.clone())),
         config,
@@ -68,7 +68,7 @@ pub async fn run(listener: TcpListener, config: ServerConfig, filters: FilterCha
         };
         let Ok(place) = Arc::clone(&places).try_acquire_owned() else {
             // Its own short task, so that the accept loop never waits.
-            tokio::spawn(client::turn_away(stream, shared.config.max_users()));
+            tokio::spawn(client::turn_away(stream, shared.config.max_users));
             continue;
         };
         // Chat lines are small and latency matters: send each at once.

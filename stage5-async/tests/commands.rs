@@ -7,7 +7,7 @@ use std::thread;
 use std::time::Duration;
 
 use stage5_async::filter::{flood_guard, mask_words, max_length};
-use stage5_async::{FilterChain, ServerConfig, Verdict, run};
+use stage5_async::{FilterChain, ServerConfig, Settings, Verdict, run};
 use tests::{ChildServer, Client, Tally, TestServer, run_to_completion};
 use tokio::sync::Notify;
 
@@ -35,11 +35,13 @@ fn move_to(client: &mut Client, room: &str) {
 
 /// A configuration with one admin, `root`, whose password is `s3cret`.
 fn with_admin_root() -> ServerConfig {
-    ServerConfig::builder()
-        .admin("root")
-        .admin_password("s3cret")
-        .build()
-        .expect("a valid configuration")
+    Settings {
+        admins: vec!["root".into()],
+        admin_password: Some("s3cret".into()),
+        ..Settings::default()
+    }
+    .build()
+    .expect("a valid configuration")
 }
 
 #[test]
@@ -96,10 +98,12 @@ fn in_the_default_room_only_admins_kick_and_admins_kick_anywhere() {
 
 #[test]
 fn the_message_of_the_day_follows_the_welcome() {
-    let config = ServerConfig::builder()
-        .motd("be kind\nno spam")
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        motd: Some("be kind\nno spam".into()),
+        ..Settings::default()
+    }
+    .build()
+    .expect("a valid configuration");
     let server = start_with(config, FilterChain::default());
     let mut alice = server.connect("alice");
     alice.expect("welcome! what is your name?");
@@ -139,10 +143,12 @@ fn filters_modify_or_block_messages() {
 
 #[test]
 fn max_users_is_enforced() {
-    let config = ServerConfig::builder()
-        .max_users(2)
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        max_users: 2,
+        ..Settings::default()
+    }
+    .build()
+    .expect("a valid configuration");
     let server = start_with(config, FilterChain::default());
     let _alice = join(&server, "alice");
     let _bob = join(&server, "bob");
@@ -157,10 +163,12 @@ fn max_users_is_enforced() {
 
 #[test]
 fn a_connection_that_never_names_itself_is_closed_after_the_name_timeout() {
-    let config = ServerConfig::builder()
-        .name_timeout(Duration::from_millis(300))
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        name_timeout: Duration::from_millis(300),
+        ..Settings::default()
+    }
+    .build()
+    .expect("a valid configuration");
     let server = start_with(config, FilterChain::default());
     let mut lurker = server.connect("lurker");
     lurker.expect("welcome! what is your name?");
@@ -173,10 +181,12 @@ fn a_connection_that_never_names_itself_is_closed_after_the_name_timeout() {
 
 #[test]
 fn max_rooms_is_enforced() {
-    let config = ServerConfig::builder()
-        .max_rooms(2)
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        max_rooms: 2,
+        ..Settings::default()
+    }
+    .build()
+    .expect("a valid configuration");
     let server = start_with(config, FilterChain::default());
     let mut alice = join(&server, "alice");
     let mut bob = join(&server, "bob");
@@ -192,10 +202,12 @@ fn max_rooms_is_enforced() {
 
 #[test]
 fn max_name_len_is_enforced() {
-    let config = ServerConfig::builder()
-        .max_name_len(5)
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        max_name_len: 5,
+        ..Settings::default()
+    }
+    .build()
+    .expect("a valid configuration");
     let server = start_with(config, FilterChain::default());
     let mut client = server.connect("client");
     client.expect("welcome! what is your name?");
@@ -207,10 +219,12 @@ fn max_name_len_is_enforced() {
 
 #[test]
 fn an_overlong_line_disconnects_only_its_sender() {
-    let config = ServerConfig::builder()
-        .max_line_len(64)
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        max_line_len: 64,
+        ..Settings::default()
+    }
+    .build()
+    .expect("a valid configuration");
     let server = start_with(config, FilterChain::default());
     let mut alice = join(&server, "alice");
     let mut flood = join(&server, "flood");
@@ -223,10 +237,12 @@ fn an_overlong_line_disconnects_only_its_sender() {
 
 #[test]
 fn a_lagging_reader_is_told_what_it_missed_and_a_fast_one_misses_nothing() {
-    let config = ServerConfig::builder()
-        .room_buffer(64)
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        room_buffer: 64,
+        ..Settings::default()
+    }
+    .build()
+    .expect("a valid configuration");
     let server = start_with(config, FilterChain::default());
     let mut alice = join(&server, "alice");
     let mut fast = join(&server, "fast");
@@ -265,10 +281,12 @@ fn a_lagging_reader_is_told_what_it_missed_and_a_fast_one_misses_nothing() {
 
 #[test]
 fn a_client_that_never_reads_is_dropped_after_the_write_timeout() {
-    let config = ServerConfig::builder()
-        .write_timeout(Duration::from_millis(500))
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        write_timeout: Duration::from_millis(500),
+        ..Settings::default()
+    }
+    .build()
+    .expect("a valid configuration");
     let server = start_with(config, FilterChain::default());
     let mut alice = join(&server, "alice");
     let mut watcher = join(&server, "watcher");
@@ -321,10 +339,12 @@ fn a_slow_async_filter_delays_only_its_sender() {
 
 #[test]
 fn a_silent_client_is_disconnected_after_the_idle_timeout() {
-    let config = ServerConfig::builder()
-        .idle_timeout(Duration::from_millis(300))
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        idle_timeout: Duration::from_millis(300),
+        ..Settings::default()
+    }
+    .build()
+    .expect("a valid configuration");
     let server = start_with(config, FilterChain::default());
     let mut silent = server.connect("silent");
     silent.expect("welcome! what is your name?");
@@ -372,7 +392,7 @@ fn the_binary_refuses_an_invalid_config_and_says_why() {
     assert!(
         !output.status.success() && stderr.contains("max_users") && stderr.contains("max_line_len"),
         "[{STAGE}] expected --max-users 0 --max-line-len 10 to fail, naming both fields \
-         (ServerConfigBuilder::build reports every problem); got {:?} and stderr {stderr:?}",
+         (Settings::build reports every problem); got {:?} and stderr {stderr:?}",
         output.status
     );
 }

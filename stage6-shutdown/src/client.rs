@@ -114,9 +114,9 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, _place: OwnedSemaphor
     let config = &shared.config;
     let mut client = Client {
         id: UserId::next(),
-        inbox: Inbox::new(config.max_line_len()),
-        idle_deadline: Instant::now() + config.idle_timeout(),
-        rate: RateLimit::new(config.message_rate(), config.message_burst()),
+        inbox: Inbox::new(config.max_line_len),
+        idle_deadline: Instant::now() + config.idle_timeout,
+        rate: RateLimit::new(config.message_rate, config.message_burst),
         told_to_slow_down: false,
         stop: shared.stop.clone(),
         paused: false,
@@ -129,7 +129,7 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, _place: OwnedSemaphor
     };
     debug!(id = %client.id, "connected");
     let connection = Connection::new(client.id);
-    let name_deadline = Instant::now() + client.session.shared.config.name_timeout();
+    let name_deadline = Instant::now() + client.session.shared.config.name_timeout;
     let (member, ending) = match client.choose_name(connection, name_deadline).await {
         Ok((member, kicked)) => {
             let (member, ending) = client.chat(member, kicked).await;

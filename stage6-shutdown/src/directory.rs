@@ -56,8 +56,8 @@ pub struct Directory {
 impl Directory {
     /// A directory with only the default room.
     pub fn new(config: ServerConfig, metrics: Arc<Metrics>) -> Self {
-        let default_room = Room::new(config.default_room(), config.room_buffer());
-        let rooms = HashMap::from([(config.default_room().to_owned(), default_room)]);
+        let default_room = Room::new(config.default_room.as_str(), config.room_buffer);
+        let rooms = HashMap::from([(config.default_room.clone(), default_room)]);
         metrics.rooms.store(1, Relaxed);
         Directory {
             config,
@@ -94,7 +94,7 @@ impl Directory {
         self.claim_name(id, name)?;
         let (kick, kicked) = oneshot::channel();
         self.kicks.insert(id, kick);
-        let room = self.config.default_room().to_owned();
+        let room = self.config.default_room.clone();
         let membership = self.add_to_room(id, name, &room);
         Ok(Registered {
             name,
@@ -114,7 +114,7 @@ impl Directory {
             None => (answer, None),
         };
         if self.is_admin_name(name) {
-            return match (password, self.config.admin_password()) {
+            return match (password, self.config.admin_password.as_deref()) {
                 (None, _) => Err(ChatError::Reserved(name.to_owned())),
                 (Some(given), Some(expected)) if given == expected => Ok((name, true)),
                 (Some(_), _) => Err(ChatError::WrongPassword(name.to_owned())),
@@ -122,14 +122,14 @@ impl Directory {
         }
         // Not an admin's name: the whole answer is the name, so a space in
         // it is refused like any other character a name may not contain.
-        validate_name(answer, self.config.max_name_len()).map_err(ChatError::BadName)?;
+        validate_name(answer, self.config.max_name_len).map_err(ChatError::BadName)?;
         Ok((answer, false))
     }
 
     /// Whether `name` is reserved for an admin.
     fn is_admin_name(&self, name: &str) -> bool {
         self.config
-            .admins()
+            .admins
             .iter()
             .any(|admin| admin.eq_ignore_ascii_case(name))
     }
@@ -142,7 +142,7 @@ impl Directory {
         connection: &mut Connection<InRoom>,
     ) -> Result<(), ChatError> {
         let id = connection.id();
-        validate_name(new, self.config.max_name_len()).map_err(ChatError::BadName)?;
+        validate_name(new, self.config.max_name_len).map_err(ChatError::BadName)?;
         let old = connection.name().to_owned();
         if self.is_admin_name(new) && !old.eq_ignore_ascii_case(new) {
             return Err(ChatError::Reserved(new.to_owned()));
@@ -175,9 +175,9 @@ impl Directory {
         }
         if !self.rooms.contains_key(room) {
             // Leaving a room where one is alone removes that room.
-            let default_room = self.config.default_room();
+            let default_room = self.config.default_room.as_str();
             let freed = usize::from(current.len() == 1 && connection.room() != default_room);
-            let max = self.config.max_rooms();
+            let max = self.config.max_rooms;
             if self.rooms.len() - freed >= max {
                 return Err(ChatError::TooManyRooms { max });
             }
@@ -234,7 +234,7 @@ impl Directory {
             if !room.contains(target) {
                 return Err(ChatError::NotInYourRoom(target_name.to_owned()));
             }
-            if connection.room() == self.config.default_room() {
+            if connection.room() == self.config.default_room.as_str() {
                 return Err(ChatError::AdminsOnly(room.name().to_owned()));
             }
             if room.operator() != Some(id) {
@@ -269,12 +269,12 @@ impl Directory {
     /// Adds a named user to `room`, creating it if needed, and tells the
     /// members already there.
     fn add_to_room(&mut self, id: UserId, name: &str, room: &str) -> Membership {
-        let buffer = self.config.room_buffer();
+        let buffer = self.config.room_buffer;
         let target = self.rooms.entry(room.to_owned()).or_insert_with(|| {
             self.metrics.rooms.fetch_add(1, Relaxed);
             Room::new(room, buffer)
         });
-        if target.len() < self.config.announce_limit() {
+        if target.len() < self.config.announce_limit {
             target.announce(id, format!("* {name} joined #{room}\n"));
         } else {
             target.count_unannounced(true);
@@ -298,7 +298,7 @@ impl Directory {
     ) -> Option<String> {
         let id = connection.id();
         let room = self.rooms.get_mut(connection.room())?;
-        let announced = room.len() <= self.config.announce_limit();
+        let announced = room.len() <= self.config.announce_limit;
         room.remove(id);
         let name = connection.name();
         if self.closing {
@@ -310,7 +310,7 @@ impl Directory {
         } else {
             room.announce(id, format!("* {name} left #{} ({reason})\n", room.name()));
         }
-        if room.is_empty() && connection.room() != self.config.default_room() {
+        if room.is_empty() && connection.room() != self.config.default_room.as_str() {
             self.rooms.remove(connection.room());
             self.metrics.rooms.fetch_sub(1, Relaxed);
             return Some(connection.room().to_owned());

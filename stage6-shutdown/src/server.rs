@@ -32,7 +32,7 @@ impl Services {
     pub fn new(config: &ServerConfig) -> Self {
         Services {
             filters: FilterChain::default(),
-            history: Arc::new(InMemoryHistory::new(config.history_len())),
+            history: Arc::new(InMemoryHistory::new(config.history_len)),
             metrics: Arc::new(Metrics::default()),
         }
     }
@@ -102,7 +102,7 @@ pub async fn run(
 ) {
     let (stop, stop_seen) = watch::channel(false);
     // One permit per allowed user; each client's task holds one.
-    let places = Arc::new(Semaphore::new(config.max_users()));
+    let places = Arc::new(Semaphore::new(config.max_users));
     let shared = Arc::new(Shared {
         directory: Mutex::new(Directory::new(
             config.clone(),
@@ -162,7 +162,7 @@ async fn admit(
         }
     };
     let Ok(place) = Arc::clone(places).try_acquire_owned() else {
-        clients.spawn(client::turn_away(stream, shared.config.max_users()));
+        clients.spawn(client::turn_away(stream, shared.config.max_users));
         return;
     };
     // Chat lines are small and latency matters: send each at once.
@@ -187,7 +187,7 @@ async fn shut_down(
     shared.directory().close();
     // Every task waiting on `stop` wakes up and starts its goodbye.
     let _ = stop.send(true);
-    let limit = shared.config.shutdown_timeout();
+    let limit = shared.config.shutdown_timeout;
     let all_done = async { while clients.join_next().await.is_some() {} };
     if timeout(limit, all_done).await.is_err() {
         warn!(

@@ -8,7 +8,7 @@ use std::thread;
 use std::time::Duration;
 
 use stage6_shutdown::filter::{flood_guard, mask_words, max_length};
-use stage6_shutdown::{FilterChain, ServerConfig, ServerConfigBuilder, Services, Verdict, run};
+use stage6_shutdown::{FilterChain, ServerConfig, Services, Settings, Verdict, run};
 use tests::{ChildServer, Client, Tally, TestServer, run_to_completion};
 use tokio::sync::Notify;
 
@@ -16,10 +16,12 @@ const STAGE: &str = "stage6-shutdown";
 
 /// The default configuration, but with a rate limit no test here reaches:
 /// several tests send floods on purpose. (The rate limit has its own tests.)
-fn relaxed() -> ServerConfigBuilder {
-    ServerConfig::builder()
-        .message_rate(1_000_000)
-        .message_burst(1_000_000)
+fn relaxed() -> Settings {
+    Settings {
+        message_rate: 1_000_000,
+        message_burst: 1_000_000,
+        ..Settings::default()
+    }
 }
 
 /// Starts a server on its own thread, with a tokio runtime of its own; it
@@ -159,11 +161,13 @@ fn quit_says_goodbye_to_the_room_and_delivers_what_was_queued() {
 
 /// A configuration with one admin, `root`, whose password is `s3cret`.
 fn with_admin_root() -> ServerConfig {
-    relaxed()
-        .admin("root")
-        .admin_password("s3cret")
-        .build()
-        .expect("a valid configuration")
+    Settings {
+        admins: vec!["root".into()],
+        admin_password: Some("s3cret".into()),
+        ..relaxed()
+    }
+    .build()
+    .expect("a valid configuration")
 }
 
 #[test]
@@ -220,10 +224,12 @@ fn in_the_default_room_only_admins_kick_and_admins_kick_anywhere() {
 
 #[test]
 fn the_message_of_the_day_follows_the_welcome() {
-    let config = relaxed()
-        .motd("be kind\nno spam")
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        motd: Some("be kind\nno spam".into()),
+        ..relaxed()
+    }
+    .build()
+    .expect("a valid configuration");
     let server = start_with(config, FilterChain::default());
     let mut alice = server.connect("alice");
     alice.expect("welcome! what is your name?");
@@ -263,10 +269,12 @@ fn filters_modify_or_block_messages() {
 
 #[test]
 fn max_users_is_enforced() {
-    let config = relaxed()
-        .max_users(2)
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        max_users: 2,
+        ..relaxed()
+    }
+    .build()
+    .expect("a valid configuration");
     let server = start_with(config, FilterChain::default());
     let _alice = join(&server, "alice");
     let _bob = join(&server, "bob");
@@ -281,10 +289,12 @@ fn max_users_is_enforced() {
 
 #[test]
 fn a_connection_that_never_names_itself_is_closed_after_the_name_timeout() {
-    let config = relaxed()
-        .name_timeout(Duration::from_millis(300))
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        name_timeout: Duration::from_millis(300),
+        ..relaxed()
+    }
+    .build()
+    .expect("a valid configuration");
     let server = start_with(config, FilterChain::default());
     let mut lurker = server.connect("lurker");
     lurker.expect("welcome! what is your name?");
@@ -297,10 +307,12 @@ fn a_connection_that_never_names_itself_is_closed_after_the_name_timeout() {
 
 #[test]
 fn max_rooms_is_enforced() {
-    let config = relaxed()
-        .max_rooms(2)
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        max_rooms: 2,
+        ..relaxed()
+    }
+    .build()
+    .expect("a valid configuration");
     let server = start_with(config, FilterChain::default());
     let mut alice = join(&server, "alice");
     let mut bob = join(&server, "bob");
@@ -316,10 +328,12 @@ fn max_rooms_is_enforced() {
 
 #[test]
 fn max_name_len_is_enforced() {
-    let config = relaxed()
-        .max_name_len(5)
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        max_name_len: 5,
+        ..relaxed()
+    }
+    .build()
+    .expect("a valid configuration");
     let server = start_with(config, FilterChain::default());
     let mut client = server.connect("client");
     client.expect("welcome! what is your name?");
@@ -331,10 +345,12 @@ fn max_name_len_is_enforced() {
 
 #[test]
 fn an_overlong_line_disconnects_only_its_sender() {
-    let config = relaxed()
-        .max_line_len(64)
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        max_line_len: 64,
+        ..relaxed()
+    }
+    .build()
+    .expect("a valid configuration");
     let server = start_with(config, FilterChain::default());
     let mut alice = join(&server, "alice");
     let mut flood = join(&server, "flood");
@@ -347,10 +363,12 @@ fn an_overlong_line_disconnects_only_its_sender() {
 
 #[test]
 fn a_lagging_reader_is_told_what_it_missed_and_a_fast_one_misses_nothing() {
-    let config = relaxed()
-        .room_buffer(64)
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        room_buffer: 64,
+        ..relaxed()
+    }
+    .build()
+    .expect("a valid configuration");
     let server = start_with(config, FilterChain::default());
     let mut alice = join(&server, "alice");
     let mut fast = join(&server, "fast");
@@ -389,10 +407,12 @@ fn a_lagging_reader_is_told_what_it_missed_and_a_fast_one_misses_nothing() {
 
 #[test]
 fn a_client_that_never_reads_is_dropped_after_the_write_timeout() {
-    let config = relaxed()
-        .write_timeout(Duration::from_millis(500))
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        write_timeout: Duration::from_millis(500),
+        ..relaxed()
+    }
+    .build()
+    .expect("a valid configuration");
     let server = start_with(config, FilterChain::default());
     let mut alice = join(&server, "alice");
     let mut watcher = join(&server, "watcher");
@@ -445,10 +465,12 @@ fn a_slow_async_filter_delays_only_its_sender() {
 
 #[test]
 fn a_silent_client_is_disconnected_after_the_idle_timeout() {
-    let config = relaxed()
-        .idle_timeout(Duration::from_millis(300))
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        idle_timeout: Duration::from_millis(300),
+        ..relaxed()
+    }
+    .build()
+    .expect("a valid configuration");
     let server = start_with(config, FilterChain::default());
     let mut silent = server.connect("silent");
     silent.expect("welcome! what is your name?");
@@ -496,7 +518,7 @@ fn the_binary_refuses_an_invalid_config_and_says_why() {
     assert!(
         !output.status.success() && stderr.contains("max_users") && stderr.contains("max_line_len"),
         "[{STAGE}] expected --max-users 0 --max-line-len 10 to fail, naming both fields \
-         (ServerConfigBuilder::build reports every problem); got {:?} and stderr {stderr:?}",
+         (Settings::build reports every problem); got {:?} and stderr {stderr:?}",
         output.status
     );
 }

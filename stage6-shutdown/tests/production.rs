@@ -9,7 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use stage6_shutdown::metrics::{self, Metrics};
-use stage6_shutdown::{ServerConfig, ServerConfigBuilder, Services, run};
+use stage6_shutdown::{ServerConfig, Services, Settings, run};
 use tests::{ChildServer, Client, Tally, TestServer};
 use tokio::sync::oneshot;
 
@@ -17,10 +17,12 @@ const STAGE: &str = "stage6-shutdown";
 
 /// The default configuration with a rate limit these tests do not reach,
 /// except where they set their own.
-fn relaxed() -> ServerConfigBuilder {
-    ServerConfig::builder()
-        .message_rate(1_000_000)
-        .message_burst(1_000_000)
+fn relaxed() -> Settings {
+    Settings {
+        message_rate: 1_000_000,
+        message_burst: 1_000_000,
+        ..Settings::default()
+    }
 }
 
 /// A server that shuts down when the returned sender is used (or dropped).
@@ -101,10 +103,12 @@ fn shutdown_delivers_what_was_sent_says_goodbye_and_refuses_newcomers() {
 
 #[test]
 fn shutdown_ends_within_its_deadline_even_if_a_client_never_reads() {
-    let config = relaxed()
-        .shutdown_timeout(Duration::from_millis(500))
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        shutdown_timeout: Duration::from_millis(500),
+        ..relaxed()
+    }
+    .build()
+    .expect("a valid configuration");
     let (server, trigger) = start(config);
     let mut alice = join(&server, "alice");
     let _stuck = join(&server, "stuck");
@@ -166,10 +170,12 @@ fn a_flood_pauses_the_talker_instead_of_lapping_members_that_keep_up() {
     // A ring of 64 lines, and 20,000 lines sent as fast as the socket takes
     // them: without backpressure the readers' tasks fall a ring behind and
     // miss lines (stage 5 does); with it, the talker waits for them.
-    let config = relaxed()
-        .room_buffer(64)
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        room_buffer: 64,
+        ..relaxed()
+    }
+    .build()
+    .expect("a valid configuration");
     let (server, _trigger) = start(config);
     let mut alice = join(&server, "alice");
     let mut readers: Vec<Client> = (0..3)
@@ -208,11 +214,13 @@ fn a_flood_pauses_the_talker_instead_of_lapping_members_that_keep_up() {
 
 #[test]
 fn a_client_over_the_rate_limit_is_told_once_and_its_extra_lines_dropped() {
-    let config = ServerConfig::builder()
-        .message_rate(1)
-        .message_burst(3)
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        message_rate: 1,
+        message_burst: 3,
+        ..Settings::default()
+    }
+    .build()
+    .expect("a valid configuration");
     let (server, _trigger) = start(config);
     let mut alice = join(&server, "alice");
     let mut bob = join(&server, "bob");
@@ -237,10 +245,12 @@ fn a_client_over_the_rate_limit_is_told_once_and_its_extra_lines_dropped() {
 
 #[test]
 fn newcomers_get_the_rooms_recent_messages_once() {
-    let config = relaxed()
-        .history_len(3)
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        history_len: 3,
+        ..relaxed()
+    }
+    .build()
+    .expect("a valid configuration");
     let (server, _trigger) = start(config);
     let mut alice = join(&server, "alice");
     for i in 1..=4 {
@@ -281,10 +291,12 @@ fn newcomers_get_the_rooms_recent_messages_once() {
 
 #[test]
 fn big_rooms_sum_up_arrivals_instead_of_announcing_each() {
-    let config = relaxed()
-        .announce_limit(2)
-        .build()
-        .expect("a valid configuration");
+    let config = Settings {
+        announce_limit: 2,
+        ..relaxed()
+    }
+    .build()
+    .expect("a valid configuration");
     let (server, _trigger) = start(config);
     let mut first = join(&server, "first");
     let _second = join(&server, "second");

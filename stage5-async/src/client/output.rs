@@ -12,7 +12,7 @@ impl Session {
     /// socket takes nothing for that long is not reading; waiting longer
     /// would only tie up this task.
     pub(super) async fn write(&mut self, text: &str) -> Result<(), ChatError> {
-        let limit = self.shared.config.write_timeout();
+        let limit = self.shared.config.write_timeout;
         match timeout(limit, self.writer.write_all(text.as_bytes())).await {
             Ok(written) => Ok(written?),
             Err(_) => Err(ChatError::TooSlow { after: limit }),

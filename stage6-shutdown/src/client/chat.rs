@@ -96,7 +96,7 @@ impl Client {
         match event {
             Event::Read(Ok(0)) => Err(Ending::Closed),
             Event::Read(Ok(_)) => {
-                self.idle_deadline = Instant::now() + self.session.shared.config.idle_timeout();
+                self.idle_deadline = Instant::now() + self.session.shared.config.idle_timeout;
                 self.handle_lines(member).await
             }
             Event::Read(Err(error)) => Err(Ending::Failed(error.into())),
@@ -113,7 +113,7 @@ impl Client {
             Event::Kicked(kick) => Err(Ending::Kicked(kick)),
             Event::Shutdown => Err(Ending::Shutdown),
             Event::Idle => Err(Ending::Refused(ChatError::Idle {
-                after: self.session.shared.config.idle_timeout(),
+                after: self.session.shared.config.idle_timeout,
             })),
         }
     }
@@ -124,7 +124,7 @@ impl Client {
         // `lines` borrows `inbox` while `session` answers: two fields, so the
         // borrows do not overlap. Each line is still borrowed from the buffer.
         let mut ending = None;
-        let max_line_len = self.session.shared.config.max_line_len();
+        let max_line_len = self.session.shared.config.max_line_len;
         let mut lines = Lines::new(self.inbox.pending(), max_line_len);
         for line in &mut lines {
             let result = match parse(line) {
@@ -147,8 +147,8 @@ impl Client {
                         continue;
                     }
                     Err(ChatError::SlowDown {
-                        rate: shared.config.message_rate(),
-                        burst: shared.config.message_burst(),
+                        rate: shared.config.message_rate,
+                        burst: shared.config.message_burst,
                     })
                 }
                 Ok(input) => {

@@ -26,7 +26,7 @@ impl Client {
         loop {
             self.read_more(deadline).await?;
             let mut registered = None;
-            let max_line_len = self.session.shared.config.max_line_len();
+            let max_line_len = self.session.shared.config.max_line_len;
             let mut lines = Lines::new(self.inbox.pending(), max_line_len);
             for line in &mut lines {
                 let error = match parse(line) {
@@ -74,7 +74,7 @@ impl Client {
             member.name(),
             member.room()
         );
-        if let Some(motd) = self.session.shared.config.motd() {
+        if let Some(motd) = self.session.shared.config.motd.as_deref() {
             for line in motd.lines() {
                 text.push_str(&format!("* {line}\n"));
             }
@@ -91,12 +91,12 @@ impl Client {
             read = self.inbox.read_from(&mut self.reader) => read,
             () = sleep_until(self.idle_deadline) => {
                 return Err(Ending::Refused(ChatError::Idle {
-                    after: config.idle_timeout(),
+                    after: config.idle_timeout,
                 }));
             }
             () = sleep_until(name_deadline) => {
                 return Err(Ending::Refused(ChatError::NoName {
-                    after: config.name_timeout(),
+                    after: config.name_timeout,
                 }));
             }
             _ = self.stop.changed() => return Err(Ending::Shutdown),
@@ -104,7 +104,7 @@ impl Client {
         match read {
             Ok(0) => Err(Ending::Closed),
             Ok(_) => {
-                self.idle_deadline = Instant::now() + config.idle_timeout();
+                self.idle_deadline = Instant::now() + config.idle_timeout;
                 Ok(())
             }
             Err(error) => Err(Ending::Failed(error.into())),

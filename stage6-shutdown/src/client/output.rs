@@ -100,7 +100,7 @@ impl Session {
         text: &str,
         room: Option<&Channel>,
     ) -> Result<(), ChatError> {
-        let limit = self.shared.config.write_timeout();
+        let limit = self.shared.config.write_timeout;
         let mut bytes = text.as_bytes();
         let mut blocked = None;
         while !bytes.is_empty() {
