@@ -57,7 +57,8 @@ scenario() { # name, then the load tool's arguments
         : > "$results/$stage-$name.log"
         for run in $(seq "$runs"); do
             printf '%-16s %-10s run %s of %s\n' "$stage" "$name" "$run" "$runs" >&2
-            # A run that misses its target exits 2; its figures still count.
+            # A run that misses its target exits 3 (see `load --help`); its
+            # figures still count.
             "$load" --server "target/release/$stage" "${extra[@]}" --json "$@" \
                 2>> "$results/$stage-$name.log" | tail -n 1 >> "$results/$stage-$name.jsonl" || true
         done

@@ -13,11 +13,13 @@ from pathlib import Path
 FIGURES = [
     ("A-burst", "deliveries_per_sec", "deliveries/s", "M/s", 1e-6),
     ("A-burst", "latency_p99_us", "p99 latency", "ms", 1e-3),
+    ("A-burst", "latency_p999_us", "p99.9 latency", "ms", 1e-3),
     ("A-burst", "rss_growth_kib", "RSS growth", "MiB", 1 / 1024),
     ("A-burst", "missing", "lost silently", "", 1),
     ("A-burst", "told_missed", "dropped and told", "", 1),
     ("B-steady", "latency_p50_us", "p50 latency", "ms", 1e-3),
     ("B-steady", "latency_p99_us", "p99 latency", "ms", 1e-3),
+    ("B-steady", "latency_p999_us", "p99.9 latency", "ms", 1e-3),
     ("B-steady", "cpu_send_secs", "server CPU", "s", 1),
     ("C-crowd", "registered", "clients registered (of 10,000)", "", 1),
     ("C-crowd", "register_secs", "time to register them", "s", 1),

@@ -1,11 +1,16 @@
 //! The `load` tool's idle measurement, run as a real process against a real server.
 
+use std::net::TcpListener;
 use std::process::{Command, Output};
 
+use serde_json::Value;
 use stage2_rooms::{Limits, Server};
 use tests::TestServer;
 
 const STAGE: &str = "load tool";
+
+/// The exit status `load --help` promises for a run that finished unclean.
+const UNCLEAN: i32 = 3;
 
 fn load(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_load"))
@@ -14,12 +19,12 @@ fn load(args: &[&str]) -> Output {
         .expect("the load binary runs")
 }
 
-/// The number after `"key":` in the tool's one-line JSON report.
-fn figure(json: &str, key: &str) -> Option<f64> {
-    let start = json.find(&format!("\"{key}\":"))? + key.len() + 3;
-    let rest = &json[start..];
-    let end = rest.find([',', '}'])?;
-    rest[..end].parse().ok()
+/// The tool's JSON report: the last line it printed, which must be one JSON object.
+fn json_report(printed: &str) -> Value {
+    let line = printed.lines().last().unwrap_or_default();
+    serde_json::from_str(line).unwrap_or_else(|e| {
+        panic!("[{STAGE}] the last line of --json output should be JSON ({e}); printed:\n{printed}")
+    })
 }
 
 // `/proc` tells the tool the server's CPU time; only Linux has it.
@@ -53,15 +58,15 @@ fn idle_clients_are_kept_for_idle_secs_and_the_server_cpu_is_reported() {
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
-    let json = printed.lines().last().unwrap_or_default();
-    let held = figure(json, "idle_secs");
+    let json = json_report(&printed);
+    let held = json["idle_secs"].as_f64();
     assert!(
         held.is_some_and(|secs| (1.0..5.0).contains(&secs)),
         "[{STAGE}] --idle-secs 1 should keep the clients about a second; got {held:?} in {json}"
     );
-    let cpu = figure(json, "cpu_idle_secs");
+    let cpu = json["cpu_idle_secs"].as_f64();
     assert!(
-        cpu.is_some_and(|secs| secs >= 0.0) && figure(json, "cpu_idle_percent").is_some(),
+        cpu.is_some_and(|secs| secs >= 0.0) && json["cpu_idle_percent"].is_f64(),
         "[{STAGE}] the server's CPU time while idle should be reported; got {json}"
     );
     assert!(
@@ -75,9 +80,84 @@ fn idle_secs_needs_idle_only() {
     let output = load(&["--idle-secs", "5"]);
     let said = String::from_utf8_lossy(&output.stderr);
     assert!(
-        !output.status.success() && said.contains("--idle-only"),
-        "[{STAGE}] --idle-secs without --idle-only should be refused, naming --idle-only; \
-         got {:?}:\n{said}",
+        output.status.code() == Some(2) && said.contains("--idle-only"),
+        "[{STAGE}] --idle-secs without --idle-only should be refused as a usage error \
+         (exit status 2), naming --idle-only; got {:?}:\n{said}",
         output.status
+    );
+}
+
+#[test]
+fn a_run_whose_clients_fail_exits_with_its_own_status() {
+    // A "server" that accepts every connection and closes it at once: every
+    // client fails its handshake, and the run ends unclean.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port is free");
+    let addr = listener
+        .local_addr()
+        .expect("a bound listener has an address");
+    std::thread::spawn(move || {
+        for connection in listener.incoming() {
+            drop(connection);
+        }
+    });
+    let output = load(&[
+        "--addr",
+        &addr.to_string(),
+        "--clients",
+        "2",
+        "--deadline",
+        "20",
+        "--json",
+    ]);
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(UNCLEAN),
+        "[{STAGE}] a run whose clients all failed should exit {UNCLEAN}, apart from clap's 2 \
+         for a usage error; printed:\n{printed}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json = json_report(&printed);
+    assert!(
+        json["failed"] == 2 && json["clean"] == false,
+        "[{STAGE}] the JSON should count both clients as failed and the run as unclean; got {json}"
+    );
+}
+
+#[test]
+fn a_run_that_cannot_start_exits_1() {
+    // 192.0.2.0/24 is reserved for documentation: never this machine.
+    let output = load(&["--addr", "192.0.2.1:8080"]);
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.code() == Some(1) && said.contains("loopback"),
+        "[{STAGE}] a non-loopback address should stop the run before it starts, with exit \
+         status 1 and a message about loopback; got {:?}:\n{said}",
+        output.status
+    );
+}
+
+#[test]
+fn help_states_every_exit_status_and_version_answers() {
+    let help = load(&["--help"]);
+    let shown = String::from_utf8_lossy(&help.stdout);
+    for status in [
+        "0  a clean run",
+        "3  the run finished unclean",
+        "1  the run could not start",
+        "2  the command line was refused",
+    ] {
+        assert!(
+            help.status.success() && shown.contains(status),
+            "[{STAGE}] `load --help` should state exit status {status:?}; got {:?}:\n{shown}",
+            help.status
+        );
+    }
+    let version = load(&["--version"]);
+    let shown = String::from_utf8_lossy(&version.stdout);
+    assert!(
+        version.status.success() && shown.starts_with("load "),
+        "[{STAGE}] `load --version` should print `load <version>`; got {:?}: {shown}",
+        version.status
     );
 }

@@ -13,6 +13,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{Semaphore, watch};
 use tokio::time::{Instant, MissedTickBehavior, interval_at, timeout};
 
+use crate::latency::Latencies;
 use crate::payload::{self, Line, Payload, client_name, now_micros, room_name};
 
 /// What the whole run is doing; every client watches it.
@@ -82,8 +83,8 @@ pub struct Progress {
     pub last_delivery_micros: AtomicU64,
     /// Lines of any kind received; the main task waits for it to stop moving.
     pub lines: AtomicU64,
-    /// Keep one latency sample per this many deliveries of each client.
-    pub sample_stride: AtomicU32,
+    /// The latency of every delivery, all clients together.
+    pub latencies: Latencies,
 }
 
 impl Progress {
@@ -104,7 +105,7 @@ impl Progress {
             told_missed: AtomicU64::new(0),
             last_delivery_micros: AtomicU64::new(0),
             lines: AtomicU64::new(0),
-            sample_stride: AtomicU32::new(1),
+            latencies: Latencies::new(),
         }
     }
 
@@ -238,8 +239,6 @@ pub struct ClientReport {
     pub told_missed: u64,
     /// Lines that were not load messages.
     pub unexpected: Unexpected,
-    /// Latencies in microseconds of one delivery in every `sample_stride`.
-    pub samples: Vec<u32>,
     /// Whether the server closed the connection before the run stopped.
     pub hung_up: bool,
     /// Why sending stopped early, for a sender.
@@ -255,7 +254,6 @@ impl ClientReport {
             duplicates: 0,
             told_missed: 0,
             unexpected: Unexpected::default(),
-            samples: Vec::new(),
             hung_up: false,
             send_error: None,
         }
@@ -317,6 +315,7 @@ pub async fn run(
         senders: plan.senders,
         own: sender.then_some(index),
         next_seq: Vec::new(),
+        latencies: Vec::new(),
         report: &mut report,
     };
     let receiving = tally.receive(&mut reader, progress, phase.clone());
@@ -450,6 +449,9 @@ struct Tally<'a> {
     /// For each sender of this room, the next message number expected.
     /// Grows on demand, so that idle clients spend nothing on it.
     next_seq: Vec<u32>,
+    /// The latencies of the read being handled, in microseconds, until they
+    /// go into the run's histogram together.
+    latencies: Vec<u64>,
     report: &'a mut ClientReport,
 }
 
@@ -491,7 +493,6 @@ impl Tally<'_> {
     fn take_chunk(&mut self, bytes: &[u8], cut: &mut Vec<u8>, progress: &Progress) {
         // Lines that arrived in one read arrived at the same time.
         let now = now_micros();
-        let stride = u64::from(progress.sample_stride.load(Relaxed));
         let delivered_before = self.report.delivered;
         let told_before = self.report.told_missed;
         let mut lines = 0;
@@ -501,10 +502,10 @@ impl Tally<'_> {
             rest = &rest[end + 1..];
             lines += 1;
             if cut.is_empty() {
-                self.take_line(line, now, stride);
+                self.take_line(line, now);
             } else {
                 cut.extend_from_slice(line);
-                self.take_line(cut, now, stride);
+                self.take_line(cut, now);
                 cut.clear();
             }
         }
@@ -520,14 +521,16 @@ impl Tally<'_> {
         }
         let delivered = self.report.delivered - delivered_before;
         if delivered > 0 {
+            progress.latencies.record(&self.latencies);
+            self.latencies.clear();
             progress.delivered.fetch_add(delivered, Relaxed);
             progress.last_delivery_micros.fetch_max(now, Relaxed);
         }
     }
 
-    fn take_line(&mut self, line: &[u8], now: u64, stride: u64) {
+    fn take_line(&mut self, line: &[u8], now: u64) {
         match payload::classify(line) {
-            Line::Chat(payload) => self.deliver(line, payload, now, stride),
+            Line::Chat(payload) => self.deliver(line, payload, now),
             Line::Missed(count) => {
                 self.report.told_missed += count;
             }
@@ -537,7 +540,7 @@ impl Tally<'_> {
         }
     }
 
-    fn deliver(&mut self, line: &[u8], payload: Payload, now: u64, stride: u64) {
+    fn deliver(&mut self, line: &[u8], payload: Payload, now: u64) {
         let Payload {
             sender,
             seq,
@@ -561,12 +564,7 @@ impl Tally<'_> {
             return;
         }
         self.next_seq[slot] = seq + 1;
-        if self.report.delivered.is_multiple_of(stride) {
-            let latency = now.saturating_sub(sent_micros);
-            self.report
-                .samples
-                .push(u32::try_from(latency).unwrap_or(u32::MAX));
-        }
+        self.latencies.push(now.saturating_sub(sent_micros));
         self.report.delivered += 1;
     }
 }
@@ -662,6 +660,7 @@ mod tests {
             senders: 4,
             own: None,
             next_seq: Vec::new(),
+            latencies: Vec::new(),
             report: &mut report,
         };
         let mut cut = Vec::new();
@@ -678,7 +677,7 @@ mod tests {
         assert_eq!(report.unexpected.errors, 1);
         // c2 sends in room 0, not in this client's room 1.
         assert_eq!(report.unexpected.others, 1);
-        assert_eq!(report.samples.len(), 3);
+        assert_eq!(progress.latencies.summary().map(|l| l.samples), Some(3));
         assert_eq!(progress.delivered.load(Relaxed), 3);
         assert_eq!(progress.lines.load(Relaxed), 7);
     }

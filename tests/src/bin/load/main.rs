@@ -10,6 +10,7 @@
 //! ends every run.
 
 mod client;
+mod json;
 mod latency;
 mod payload;
 mod procfs;
@@ -22,6 +23,30 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// The exit status of a run that finished but went wrong: clients failed,
+/// deliveries went missing, the server dropped clients or died, or the
+/// deadline ran out. Not 2, which clap uses for a command line it refuses,
+/// nor 1, which `main` returns when the run could not start: a script tells
+/// the three apart.
+const EXIT_UNCLEAN: u8 = 3;
+
+/// The longest `--deadline`, in seconds.
+const MAX_DEADLINE_SECS: u64 = 3600;
+
+/// What `--help` says after the options: the exit statuses and the JSON line.
+fn after_help() -> String {
+    format!(
+        "Exit status:\n  \
+         0  a clean run: every client registered, every message delivered\n  \
+         1  the run could not start (no such server, a non-loopback address, too few open files)\n  \
+         2  the command line was refused (see the message)\n  \
+         {EXIT_UNCLEAN}  the run finished unclean: clients failed, deliveries went missing (even \
+         with a notice),\n     the server dropped clients or exited, or the deadline ran out\n\n\
+         With --json, the last line of output is one JSON object with every figure;\n\
+         its \"clean\" field is true exactly when the status is 0."
+    )
+}
+
 /// Measures a chat server's throughput, latency and memory with many clients.
 ///
 /// Opens --clients connections, registers them, spreads them over --rooms
@@ -30,13 +55,7 @@ use clap::Parser;
 /// always stops by itself: when every message arrived, 2 s after the last send
 /// without progress, or at the deadline.
 #[derive(Debug, Parser)]
-#[command(
-    version,
-    after_help = "Exit status: 0 for a clean run; 2 when clients failed, deliveries \
-                  went missing, the server dropped clients or the deadline ran out; \
-                  1 when the run could not start.\n\
-                  The last line of --json output is one JSON object with every figure."
-)]
+#[command(name = "load", version, after_help = after_help())]
 struct Args {
     /// Address of a running server, as HOST:PORT (loopback only).
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -89,7 +108,7 @@ struct Args {
 
     /// Seconds after which the run stops, whatever it is doing (clean-up
     /// then takes at most 4 s more).
-    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=MAX_DEADLINE_SECS))]
     deadline: u64,
 
     /// Only connect the clients, measure the server's memory per idle
@@ -126,6 +145,6 @@ async fn main() -> anyhow::Result<ExitCode> {
     Ok(if report.clean() {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(2)
+        ExitCode::from(EXIT_UNCLEAN)
     })
 }

@@ -1,8 +1,9 @@
 //! The figures of one run, for people (`Display`) and for scripts (`json`).
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 use crate::client::Unexpected;
+use crate::json::JsonReport;
 use crate::latency::Summary;
 
 /// Why the run stopped.
@@ -21,7 +22,8 @@ pub enum Ending {
 }
 
 impl Ending {
-    fn key(self) -> &'static str {
+    /// The name scripts see, in the JSON's `ended`.
+    pub fn key(self) -> &'static str {
         match self {
             Ending::AllDelivered => "all-delivered",
             Ending::Stalled => "stalled",
@@ -112,8 +114,6 @@ pub struct Report {
     pub delivery_secs: f64,
     /// Latency percentiles, if anything arrived.
     pub latency: Option<Summary>,
-    /// One sample was kept per this many deliveries of each client.
-    pub sample_stride: u32,
     /// Registered clients the server disconnected before the run ended.
     pub hung_up: u32,
     /// Senders whose writes failed, and the first reason.
@@ -188,75 +188,8 @@ impl Report {
 
     /// Every figure as one line of JSON; `null` for what was not measured.
     pub fn json(&self) -> String {
-        let mut out = String::from("{");
-        let mut field = |key: &str, value: String| {
-            if out.len() > 1 {
-                out.push(',');
-            }
-            let _ = write!(out, "\"{key}\":{value}");
-        };
-        let latency = |pick: fn(&Summary) -> u32| opt(self.latency.as_ref().map(pick));
-        field("server", json_string(&self.server));
-        field("addr", json_string(&self.addr));
-        field("pid", opt(self.pid));
-        field("idle_only", self.idle_only.to_string());
-        field("clients", self.clients.to_string());
-        field("senders", self.senders.to_string());
-        field("messages", self.messages.to_string());
-        field("rate", self.rate.to_string());
-        field("rooms", self.rooms.to_string());
-        field("registered", self.registered.to_string());
-        let failed: u32 = self.failures.iter().map(|f| f.count).sum();
-        field("failed", failed.to_string());
-        field("register_secs", secs(self.register_secs));
-        field("settle_secs", secs(self.settle_secs));
-        field("sent", self.sent.to_string());
-        field("send_secs", secs(self.send_secs));
-        field("expected", self.expected.to_string());
-        field("delivered", self.delivered.to_string());
-        field("told_missed", self.dropped_and_told().to_string());
-        field("missing", self.missing().to_string());
-        field("duplicates", self.duplicates.to_string());
-        field("delivery_secs", secs(self.delivery_secs));
-        field(
-            "deliveries_per_sec",
-            opt(self.deliveries_per_sec().map(|rate| rate.round() as u64)),
-        );
-        field(
-            "latency_samples",
-            opt(self.latency.map(|summary| summary.samples)),
-        );
-        field("latency_p50_us", latency(|s| s.p50));
-        field("latency_p90_us", latency(|s| s.p90));
-        field("latency_p99_us", latency(|s| s.p99));
-        field("latency_max_us", latency(|s| s.max));
-        field("hung_up", self.hung_up.to_string());
-        field("send_errors", self.send_errors.0.to_string());
-        field("notices", self.unexpected.notices.to_string());
-        field("errors", self.unexpected.errors.to_string());
-        field("others", self.unexpected.others.to_string());
-        field("rss_before_kib", opt(self.memory.before));
-        field("rss_connected_kib", opt(self.memory.connected));
-        field("rss_peak_kib", opt(self.memory.peak));
-        field("rss_after_kib", opt(self.memory.after));
-        field(
-            "kib_per_connection",
-            opt(self.kib_per_connection().map(|kib| format!("{kib:.2}"))),
-        );
-        field("cpu_connect_secs", opt(self.cpu_connect_secs.map(secs)));
-        field("cpu_send_secs", opt(self.cpu_send_secs.map(secs)));
-        field("idle_secs", opt(self.idle_secs.map(secs)));
-        field("cpu_idle_secs", opt(self.cpu_idle_secs.map(secs)));
-        field(
-            "cpu_idle_percent",
-            opt(self
-                .idle_core_percent()
-                .map(|percent| format!("{percent:.2}"))),
-        );
-        field("ended", json_string(self.ending.key()));
-        field("clean", self.clean().to_string());
-        out.push('}');
-        out
+        serde_json::to_string(&JsonReport::from(self))
+            .expect("plain numbers, strings and options always serialize")
     }
 }
 
@@ -382,21 +315,16 @@ impl Report {
             self.delivery_secs
         )?;
         match &self.latency {
-            Some(l) => {
-                let sampled = match self.sample_stride {
-                    1 => String::new(),
-                    n => format!(", 1 delivery in {n}: at most 10M samples are kept"),
-                };
-                writeln!(
-                    f,
-                    "  latency     p50 {}, p90 {}, p99 {}, max {} ({} samples{sampled})",
-                    millis(l.p50),
-                    millis(l.p90),
-                    millis(l.p99),
-                    millis(l.max),
-                    l.samples
-                )
-            }
+            Some(l) => writeln!(
+                f,
+                "  latency     p50 {}, p90 {}, p99 {}, p99.9 {}, max {} ({} samples)",
+                millis(l.p50),
+                millis(l.p90),
+                millis(l.p99),
+                millis(l.p999),
+                millis(l.max),
+                l.samples
+            ),
             None => writeln!(f, "  latency     no deliveries, no figures"),
         }
     }
@@ -455,8 +383,8 @@ fn per_sec(count: f64, secs: f64) -> String {
     }
 }
 
-fn millis(micros: u32) -> String {
-    format!("{:.2} ms", f64::from(micros) / 1000.0)
+fn millis(micros: u64) -> String {
+    format!("{:.2} ms", micros as f64 / 1000.0)
 }
 
 fn mib(kib: Option<u64>) -> String {
@@ -465,41 +393,9 @@ fn mib(kib: Option<u64>) -> String {
     })
 }
 
-fn secs(secs: f64) -> String {
-    format!("{secs:.3}")
-}
-
-fn opt(value: Option<impl ToString>) -> String {
-    value.map_or("null".to_owned(), |v| v.to_string())
-}
-
-/// Quotes `text` as a JSON string.
-fn json_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quotes_json_strings() {
-        assert_eq!(json_string("stage2"), "\"stage2\"");
-        assert_eq!(json_string("a\"b\\c\nd"), "\"a\\\"b\\\\c\\u000ad\"");
-    }
 
     /// A run of 2 clients, 1 sender, 3 messages, of which one delivery is missing.
     fn lossy_run() -> Report {
@@ -525,7 +421,6 @@ mod tests {
             told_missed: 0,
             delivery_secs: 0.5,
             latency: None,
-            sample_stride: 1,
             hung_up: 0,
             send_errors: (0, None),
             unexpected: Unexpected::default(),
@@ -556,22 +451,53 @@ mod tests {
     }
 
     #[test]
+    fn json_quotes_names_and_shows_every_percentile() {
+        let report = Report {
+            server: "a\"b\\c\nd".to_owned(),
+            latency: Some(Summary {
+                samples: 2,
+                p50: 1500,
+                p90: 2000,
+                p99: 2500,
+                p999: 41_620,
+                max: 3_674_210,
+            }),
+            ..lossy_run()
+        };
+        let json = report.json();
+        let parsed: serde_json::Value = serde_json::from_str(&json).expect(&json);
+        assert_eq!(parsed["server"], "a\"b\\c\nd", "{json}");
+        assert!(
+            json.contains(
+                ",\"latency_p99_us\":2500,\"latency_p999_us\":41620,\"latency_max_us\":3674210,"
+            ),
+            "{json}"
+        );
+        let shown = report.to_string();
+        assert!(
+            shown.contains(
+                "latency     p50 1.50 ms, p90 2.00 ms, p99 2.50 ms, p99.9 41.62 ms, max 3674.21 ms (2 samples)"
+            ),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn idle_cpu_is_shown_as_a_share_of_one_core() {
         let report = Report {
             pid: Some(42),
             idle_only: true,
             idle_secs: Some(10.0),
             cpu_connect_secs: Some(0.04),
-            cpu_idle_secs: Some(0.5),
+            // A difference of CPU times read in steps of 0.01 s: 0.5 and float noise.
+            cpu_idle_secs: Some(0.7 - 0.2),
             ending: Ending::IdleMeasured,
             ..lossy_run()
         };
         assert_eq!(report.idle_core_percent(), Some(5.0));
         let json = report.json();
         assert!(
-            json.contains(
-                ",\"idle_secs\":10.000,\"cpu_idle_secs\":0.500,\"cpu_idle_percent\":5.00,"
-            ),
+            json.contains(",\"idle_secs\":10.0,\"cpu_idle_secs\":0.5,\"cpu_idle_percent\":5.0,"),
             "{json}"
         );
         let shown = report.to_string();

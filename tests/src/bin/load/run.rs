@@ -11,7 +11,6 @@ use tokio::time::{Instant, MissedTickBehavior, interval, sleep, sleep_until, tim
 
 use crate::Args;
 use crate::client::{self, ClientReport, Outcome, Phase, Plan, Progress, Unexpected};
-use crate::latency::{sample_stride, summarize};
 use crate::payload::now_micros;
 use crate::procfs::{self, Process};
 use crate::report::{Ending, FailureCount, Memory, Report};
@@ -128,8 +127,6 @@ pub async fn measure(args: &Args) -> anyhow::Result<Report> {
     } else if progress.senders.load(Relaxed) == 0 || args.messages == 0 {
         Ending::NothingSent
     } else {
-        let stride = sample_stride(planned_deliveries(&plan, &progress));
-        progress.sample_stride.store(stride, Relaxed);
         eprintln!("load: sending");
         phase.send_replace(Phase::Sending);
         wait_for_deliveries(&progress, deadline).await
@@ -179,8 +176,7 @@ pub async fn measure(args: &Args) -> anyhow::Result<Report> {
         told_missed: totals.told_missed,
         duplicates: totals.duplicates,
         delivery_secs: secs_between(first_send, progress.last_delivery_micros.load(Relaxed)),
-        latency: summarize(&mut { totals.samples }),
-        sample_stride: progress.sample_stride.load(Relaxed),
+        latency: progress.latencies.summary(),
         hung_up: totals.hung_up,
         send_errors: totals.send_errors,
         unexpected: totals.unexpected,
@@ -304,18 +300,6 @@ async fn wait_for_deliveries(progress: &Progress, deadline: Instant) -> Ending {
     ending
 }
 
-/// Deliveries the run will produce if nothing is lost, to size the latency sampling.
-fn planned_deliveries(plan: &Plan, progress: &Progress) -> u64 {
-    (0..plan.rooms)
-        .map(|room| {
-            // Senders are clients `0..senders`, dealt round-robin like everyone.
-            let senders = u64::from(plan.senders.saturating_sub(room).div_ceil(plan.rooms));
-            let members = progress.members[room as usize].load(Relaxed);
-            senders * u64::from(plan.messages) * members.saturating_sub(1)
-        })
-        .sum()
-}
-
 /// Seconds from `from` to `to`, both in [`now_micros`]; 0 if `to` is not later.
 fn secs_between(from: u64, to: u64) -> f64 {
     to.saturating_sub(from) as f64 / 1e6
@@ -331,7 +315,6 @@ struct Totals {
     delivered: u64,
     duplicates: u64,
     told_missed: u64,
-    samples: Vec<u32>,
     hung_up: u32,
     send_errors: (u32, Option<String>),
     unexpected: Unexpected,
@@ -344,7 +327,6 @@ impl Totals {
             delivered: 0,
             duplicates: 0,
             told_missed: 0,
-            samples: Vec::with_capacity(reports.iter().map(|r| r.samples.len()).sum()),
             hung_up: 0,
             send_errors: (0, None),
             unexpected: Unexpected::default(),
@@ -361,7 +343,6 @@ impl Totals {
             totals.delivered += report.delivered;
             totals.duplicates += report.duplicates;
             totals.told_missed += report.told_missed;
-            totals.samples.extend(report.samples);
             totals.unexpected.merge(report.unexpected);
             if let Some(why) = report.send_error {
                 totals.send_errors.0 += 1;
@@ -416,26 +397,6 @@ impl PeakMemory {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn plans_deliveries_per_room() {
-        let plan = Plan {
-            addr: "127.0.0.1:1".parse().unwrap(),
-            rooms: 3,
-            senders: 4,
-            messages: 10,
-            rate: 0,
-        };
-        let progress = Progress::new(3);
-        for (room, members) in [4, 3, 3].into_iter().enumerate() {
-            progress.members[room].store(members, Relaxed);
-        }
-        // Senders 0 and 3 in room 0 (3 listeners each), 1 in room 1, 2 in room 2 (2 each).
-        assert_eq!(
-            planned_deliveries(&plan, &progress),
-            2 * 10 * 3 + 10 * 2 + 10 * 2
-        );
-    }
 
     #[test]
     fn failures_are_counted_by_kind() {
