@@ -110,14 +110,14 @@ fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
     })
 }
 
-/// A future that completes on Ctrl+C.
-#[cfg(not(unix))]
+/// A future that completes on Ctrl+C, the one signal Windows has. As on Unix,
+/// the listener is registered now: `tokio::signal::ctrl_c()` would register
+/// only when first polled.
+#[cfg(windows)]
 fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
-    Ok(async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::warn!(%error, "cannot listen for Ctrl+C");
-            std::future::pending::<()>().await;
-        }
+    let mut ctrl_c = tokio::signal::windows::ctrl_c().context("cannot handle Ctrl+C")?;
+    Ok(async move {
+        ctrl_c.recv().await;
         info!("signal received");
     })
 }

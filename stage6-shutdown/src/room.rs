@@ -223,8 +223,8 @@ impl Room {
 
     // ANCHOR: summarize
     /// Counts an arrival (`true`) or departure (`false`) to be summed up later,
-    /// instead of announcing it: in a room of `n` members, one notice per
-    /// arrival costs `n` deliveries, so `n` arrivals cost `n²`.
+    /// instead of announcing it: each arrival's notice goes to everyone already
+    /// there, so `n` arrivals cost about `n²/2` deliveries.
     pub fn count_unannounced(&mut self, arrival: bool) {
         if arrival {
             self.unannounced.0 += 1;
