@@ -6,14 +6,14 @@
 //! ```sh
 //! cargo test -p stage2-rooms --test conformance              # the reference
 //! CHAT_SERVER_CMD='python3 my_server.py --addr {addr}' \
-//!     cargo test -p tests stage2                             # yours, fresh for each test
-//! CHAT_SERVER=127.0.0.1:9000 cargo test -p tests stage2      # yours, already running
+//!     cargo conformance stage2                               # yours, fresh for each test
+//! CHAT_SERVER=127.0.0.1:9000 cargo conformance stage2        # yours, already running
 //! ```
 //!
 //! The book's appendix "Testing your own server" says more.
 
+use chat_harness::{Client, TestServer};
 use stage2_rooms::{Limits, Server};
-use tests::{Client, TestServer};
 
 const STAGE: &str = "stage2-rooms";
 

@@ -4,8 +4,8 @@
 use std::thread;
 use std::time::Duration;
 
+use chat_harness::{Client, TestServer};
 use stage2_rooms::{Limits, Server};
-use tests::{Client, TestServer};
 
 const STAGE: &str = "stage2-rooms";
 

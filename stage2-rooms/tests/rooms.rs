@@ -5,8 +5,8 @@
 use std::thread;
 use std::time::Duration;
 
+use chat_harness::{ChildServer, Client, Received, TestServer, run_to_completion};
 use stage2_rooms::{Limits, Server};
-use tests::{ChildServer, Client, Received, TestServer, run_to_completion};
 
 const STAGE: &str = "stage2-rooms";
 

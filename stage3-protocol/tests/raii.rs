@@ -4,8 +4,8 @@
 use std::thread;
 use std::time::Duration;
 
+use chat_harness::{Client, TestServer};
 use stage3_protocol::{Limits, Server};
-use tests::{Client, TestServer};
 
 const STAGE: &str = "stage3-protocol";
 

@@ -5,9 +5,9 @@
 use std::thread;
 use std::time::Duration;
 
+use chat_harness::{ChildServer, Client, TestServer, run_to_completion};
 use stage4_commands::filter::{flood_guard, mask_words, max_length};
 use stage4_commands::{FilterChain, Server, ServerConfig};
-use tests::{ChildServer, Client, TestServer, run_to_completion};
 
 const STAGE: &str = "stage4-commands";
 

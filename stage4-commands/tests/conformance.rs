@@ -6,14 +6,14 @@
 //! ```sh
 //! cargo test -p stage4-commands --test conformance           # the reference
 //! CHAT_SERVER_CMD='python3 my_server.py --addr {addr}' \
-//!     cargo test -p tests stage4                             # yours, fresh for each test
-//! CHAT_SERVER=127.0.0.1:9000 cargo test -p tests stage4      # yours, already running
+//!     cargo conformance stage4                               # yours, fresh for each test
+//! CHAT_SERVER=127.0.0.1:9000 cargo conformance stage4        # yours, already running
 //! ```
 //!
 //! The book's appendix "Testing your own server" says more.
 
+use chat_harness::{Client, TestServer};
 use stage4_commands::{FilterChain, Server, ServerConfig};
-use tests::{Client, TestServer};
 
 const STAGE: &str = "stage4-commands";
 

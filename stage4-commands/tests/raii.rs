@@ -4,8 +4,8 @@
 use std::thread;
 use std::time::Duration;
 
+use chat_harness::{Client, TestServer};
 use stage4_commands::{FilterChain, Server, ServerConfig};
-use tests::{Client, TestServer};
 
 const STAGE: &str = "stage4-commands";
 

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use chat_harness::{ChildServer, Client, Tally, TestServer, run_to_completion};
 use stage5_async::filter::{flood_guard, mask_words, max_length};
 use stage5_async::{FilterChain, ServerConfig, Verdict, run};
-use tests::{ChildServer, Client, Tally, TestServer, run_to_completion};
 use tokio::sync::Notify;
 
 const STAGE: &str = "stage5-async";

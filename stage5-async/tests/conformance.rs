@@ -6,14 +6,14 @@
 //! ```sh
 //! cargo test -p stage5-async --test conformance              # the reference
 //! CHAT_SERVER_CMD='python3 my_server.py --addr {addr}' \
-//!     cargo test -p tests stage5                             # yours, fresh for each test
-//! CHAT_SERVER=127.0.0.1:9000 cargo test -p tests stage5      # yours, already running
+//!     cargo conformance stage5                               # yours, fresh for each test
+//! CHAT_SERVER=127.0.0.1:9000 cargo conformance stage5        # yours, already running
 //! ```
 //!
 //! The book's appendix "Testing your own server" says more.
 
+use chat_harness::{Client, Tally, TestServer};
 use stage5_async::{FilterChain, ServerConfig, run};
-use tests::{Client, Tally, TestServer};
 
 const STAGE: &str = "stage5-async";
 

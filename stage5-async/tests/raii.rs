@@ -4,8 +4,8 @@
 use std::thread;
 use std::time::Duration;
 
+use chat_harness::{Client, TestServer};
 use stage5_async::{FilterChain, ServerConfig, run};
-use tests::{Client, TestServer};
 
 const STAGE: &str = "stage5-async";
 

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use chat_harness::{ChildServer, Client, Tally, TestServer, run_to_completion};
 use stage6_shutdown::filter::{flood_guard, mask_words, max_length};
 use stage6_shutdown::{FilterChain, ServerConfig, ServerConfigBuilder, Services, Verdict, run};
-use tests::{ChildServer, Client, Tally, TestServer, run_to_completion};
 use tokio::sync::Notify;
 
 const STAGE: &str = "stage6-shutdown";

@@ -7,14 +7,14 @@
 //! ```sh
 //! cargo test -p stage6-shutdown --test conformance           # the reference
 //! CHAT_SERVER_CMD='python3 my_server.py --addr {addr}' \
-//!     cargo test -p tests stage6                             # yours, fresh for each test
-//! CHAT_SERVER=127.0.0.1:9000 cargo test -p tests stage6      # yours, already running
+//!     cargo conformance stage6                               # yours, fresh for each test
+//! CHAT_SERVER=127.0.0.1:9000 cargo conformance stage6        # yours, already running
 //! ```
 //!
 //! The book's appendix "Testing your own server" says more.
 
+use chat_harness::{Client, TestServer};
 use stage6_shutdown::{ServerConfig, Services, run};
-use tests::{Client, TestServer};
 
 const STAGE: &str = "stage6-shutdown";
 

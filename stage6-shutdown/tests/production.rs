@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use chat_harness::{ChildServer, Client, Tally, TestServer};
 use stage6_shutdown::metrics::{self, Metrics};
 use stage6_shutdown::{ServerConfig, ServerConfigBuilder, Services, run};
-use tests::{ChildServer, Client, Tally, TestServer};
 use tokio::sync::oneshot;
 
 const STAGE: &str = "stage6-shutdown";
@@ -307,7 +307,7 @@ fn summed_up(client: &mut Client) -> (usize, usize) {
             client.expect_containing(" in the last second")
         } else {
             match client.recv_within(Duration::from_millis(1500)) {
-                tests::Received::Line(line) => line,
+                chat_harness::Received::Line(line) => line,
                 _ => return totals,
             }
         };

@@ -4,8 +4,8 @@
 use std::thread;
 use std::time::Duration;
 
+use chat_harness::{Client, TestServer};
 use stage6_shutdown::{ServerConfig, Services, run};
-use tests::{Client, TestServer};
 
 const STAGE: &str = "stage6-shutdown";
 

@@ -144,7 +144,7 @@ pub fn find(root: &Path, id: &str) -> Result<Exercise, MarkerError> {
 /// thread) checks in `package`, if any. Failure reports use it to send the
 /// learner to the right exercise.
 pub fn checked_by(package: &str, test: &str) -> Option<Exercise> {
-    let exercises = find_all(&crate::workspace_root()).ok()?;
+    let exercises = find_all(&chat_harness::workspace_root()).ok()?;
     exercises.into_iter().find(|exercise| {
         exercise.package == package
             && exercise.tests.iter().any(|t| {

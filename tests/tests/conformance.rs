@@ -1,8 +1,8 @@
 //! Every stage's conformance tests, to run against a server of your own:
 //!
 //! ```sh
-//! CHAT_SERVER=127.0.0.1:9000 cargo test -p tests stage4
-//! CHAT_SERVER_CMD='python3 my_server.py --addr {addr}' cargo test -p tests stage4
+//! CHAT_SERVER=127.0.0.1:9000 cargo conformance stage4
+//! CHAT_SERVER_CMD='python3 my_server.py --addr {addr}' cargo conformance stage4
 //! ```
 //!
 //! Each module is a stage's own `tests/conformance.rs`, so these are the very

@@ -2,8 +2,8 @@
 
 use std::process::{Command, Output};
 
+use chat_harness::TestServer;
 use stage2_rooms::{Limits, Server};
-use tests::TestServer;
 
 const STAGE: &str = "load tool";
 

@@ -1,12 +1,12 @@
 //! Turns the reference stages into a workshop.
 //!
 //! ```text
-//! cargo run -p tests --bin exercise -- list
-//! cargo run -p tests --bin exercise -- start 4.1      # or: start stage4
-//! cargo test -p stage4-commands                        # the tests tell you what is wrong
-//! cargo run -p tests --bin exercise -- hint 4.1        # hint 1; `hint 4.1 2` for the next
-//! cargo run -p tests --bin exercise -- reset 4.1       # back to the reference solution
-//! cargo run -p tests --bin exercise -- verify          # the contract, as CI checks it
+//! cargo exercise list
+//! cargo exercise start 4.1      # or: start stage4
+//! cargo test -p stage4-commands # the tests tell you what is wrong
+//! cargo exercise hint 4.1       # hint 1; `hint 4.1 2` for the next
+//! cargo exercise reset 4.1      # back to the reference solution
+//! cargo exercise verify         # the contract, as CI checks it
 //! ```
 //!
 //! `start` replaces the solution of each exercise with its stub and keeps the
@@ -22,9 +22,9 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use chat_harness::workspace_root;
+use chat_tools::exercise::{self, Exercise, TestRef};
 use clap::{Parser, Subcommand};
-use tests::exercise::{self, Exercise, TestRef};
-use tests::workspace_root;
 
 /// Exercises of the chat-server book: start, reset, hints, and the contract check.
 #[derive(Debug, Parser)]
@@ -163,7 +163,7 @@ fn start(root: &Path, exercise: &Exercise) -> anyhow::Result<()> {
     for test in &exercise.tests {
         println!("    {}", test_command(&exercise.package, test));
     }
-    println!("  hints: cargo run -p tests --bin exercise -- hint {id}");
+    println!("  hints: cargo exercise hint {id}");
     Ok(())
 }
 
@@ -262,17 +262,14 @@ fn hint(root: &Path, id: &str, number: u32) -> anyhow::Result<()> {
         .join(format!("stage{}.md", exercise.stage()));
     let text = fs::read_to_string(&chapter)
         .with_context(|| format!("cannot read the chapter {}", chapter.display()))?;
-    let hints = tests::book::hints(&text, id);
+    let hints = chat_tools::book::hints(&text, id);
     // `number` starts at 1 (clap refuses 0).
     match hints.get(number as usize - 1) {
         Some(hint) => {
             println!("Hint {number} of {} for exercise {id}:\n", hints.len());
             println!("{}", hint.trim());
             if (number as usize) < hints.len() {
-                println!(
-                    "\n(next: cargo run -p tests --bin exercise -- hint {id} {})",
-                    number + 1
-                );
+                println!("\n(next: cargo exercise hint {id} {})", number + 1);
             }
             Ok(())
         }
@@ -533,7 +530,7 @@ fn cargo_test(
 /// Runs `command` (a `cargo test`), capturing its output; after `limit`,
 /// cargo and the test binary are killed.
 fn run_captured(command: Command, limit: Option<Duration>) -> anyhow::Result<(bool, String)> {
-    let ran = tests::run_within(command, limit).context("cannot run cargo")?;
+    let ran = chat_harness::run_within(command, limit).context("cannot run cargo")?;
     if ran.timed_out {
         bail!("the tests ran for over {limit:?} and were killed: a test never ends");
     }

@@ -414,7 +414,7 @@ impl Client {
             let _ = writeln!(
                 report,
                 "  exercise {id} checks this: {} (in {}; chapter {}, \"Your job\"; \
-                 more hints: cargo run -p tests --bin exercise -- hint {id})",
+                 more hints: cargo exercise hint {id})",
                 exercise.title,
                 exercise.file.display(),
                 exercise.stage()
