@@ -15,7 +15,8 @@
 use chat_harness::{Client, TestServer};
 use stage2_rooms::{Limits, Server};
 
-const STAGE: &str = "stage2-rooms";
+pub mod common;
+use self::common::{STAGE, join};
 
 /// The reference server with its default limits, or the server that
 /// `CHAT_SERVER` or `CHAT_SERVER_CMD` names.
@@ -25,15 +26,6 @@ fn start() -> TestServer {
             .expect("a fresh listener can be made non-blocking")
             .run()
     })
-}
-
-/// Connects `name` and completes the name prompt.
-fn join(server: &TestServer, name: &str) -> Client {
-    let mut client = server.connect(name);
-    client.expect("welcome! what is your name?");
-    client.send(name);
-    client.expect(&format!("welcome, {name}! you are in #lobby"));
-    client
 }
 
 #[test]

@@ -12,10 +12,11 @@
 //!
 //! The book's appendix "Testing your own server" says more.
 
-use chat_harness::{Client, TestServer};
+use chat_harness::TestServer;
 use stage3_protocol::{Limits, Server};
 
-const STAGE: &str = "stage3-protocol";
+pub mod common;
+use self::common::{STAGE, join};
 
 /// The reference server with its default limits, or the server that
 /// `CHAT_SERVER` or `CHAT_SERVER_CMD` names.
@@ -25,15 +26,6 @@ fn start() -> TestServer {
             .expect("a fresh listener can be made non-blocking")
             .run()
     })
-}
-
-/// Connects `name` and registers it with a NICK frame.
-fn join(server: &TestServer, name: &str) -> Client {
-    let mut client = server.connect(name);
-    client.expect("OK:welcome! send NICK:<name> to begin");
-    client.send(&format!("NICK:{name}"));
-    client.expect(&format!("OK:welcome {name}, you are in lobby"));
-    client
 }
 
 #[test]

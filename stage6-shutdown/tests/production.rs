@@ -10,18 +10,11 @@ use std::time::{Duration, Instant};
 
 use chat_harness::{ChildServer, Client, Tally, TestServer};
 use stage6_shutdown::metrics::{self, Metrics};
-use stage6_shutdown::{ServerConfig, ServerConfigBuilder, Services, run};
+use stage6_shutdown::{ServerConfig, Services, run};
 use tokio::sync::oneshot;
 
-const STAGE: &str = "stage6-shutdown";
-
-/// The default configuration with a rate limit these tests do not reach,
-/// except where they set their own.
-fn relaxed() -> ServerConfigBuilder {
-    ServerConfig::builder()
-        .message_rate(1_000_000)
-        .message_burst(1_000_000)
-}
+pub mod common;
+use self::common::{STAGE, relaxed};
 
 /// A server that shuts down when the returned sender is used (or dropped).
 fn start(config: ServerConfig) -> (TestServer, oneshot::Sender<()>) {
@@ -44,6 +37,8 @@ fn start_with_services(
 }
 // ANCHOR_END: start_with_services
 
+/// Connects `name` and answers the name prompt. Unlike `common::join`, it
+/// skips no history replay: these tests are about the history.
 fn join(server: &TestServer, name: &str) -> Client {
     let mut client = server.connect(name);
     client.expect("welcome! what is your name?");
