@@ -23,7 +23,7 @@ mkdir -p "$results"
 # 10,000 clients need 10,000 sockets in the load tool and as many in the server.
 ulimit -n 20000 2>/dev/null || echo "warning: cannot raise the open-file limit; scenarios C and D may fail" >&2
 
-cargo build --release --quiet -p stage2-rooms -p stage5-async -p stage6-shutdown -p tests
+cargo build --release --quiet -p stage2-rooms -p stage5-async -p stage6-shutdown -p chat-tools
 
 load=target/release/load
 # The load tool sends flat out on purpose. Stage 6 runs with its defaults

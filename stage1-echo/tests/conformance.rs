@@ -6,16 +6,16 @@
 //! ```sh
 //! cargo test -p stage1-echo --test conformance               # the reference
 //! CHAT_SERVER_CMD='python3 my_server.py --addr {addr}' \
-//!     cargo test -p tests stage1                             # yours, fresh for each test
-//! CHAT_SERVER=127.0.0.1:9000 cargo test -p tests stage1      # yours, already running
+//!     cargo conformance stage1                               # yours, fresh for each test
+//! CHAT_SERVER=127.0.0.1:9000 cargo conformance stage1        # yours, already running
 //! ```
 //!
 //! The book's appendix "Testing your own server" says more.
 
 use std::time::Duration;
 
+use chat_harness::{Client, TestServer};
 use stage1_echo::{Limits, run};
-use tests::{Client, TestServer};
 
 const STAGE: &str = "stage1-echo";
 

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
+use chat_harness::{ChildServer, TestServer, run_to_completion};
 use stage1_echo::{Limits, run};
-use tests::{ChildServer, TestServer, run_to_completion};
 
 const STAGE: &str = "stage1-echo";
 

@@ -6,16 +6,17 @@
 //! ```sh
 //! cargo test -p stage2-rooms --test conformance              # the reference
 //! CHAT_SERVER_CMD='python3 my_server.py --addr {addr}' \
-//!     cargo test -p tests stage2                             # yours, fresh for each test
-//! CHAT_SERVER=127.0.0.1:9000 cargo test -p tests stage2      # yours, already running
+//!     cargo conformance stage2                               # yours, fresh for each test
+//! CHAT_SERVER=127.0.0.1:9000 cargo conformance stage2        # yours, already running
 //! ```
 //!
 //! The book's appendix "Testing your own server" says more.
 
+use chat_harness::{Client, TestServer};
 use stage2_rooms::{Limits, Server};
-use tests::{Client, TestServer};
 
-const STAGE: &str = "stage2-rooms";
+pub mod common;
+use self::common::{STAGE, join};
 
 /// The reference server with its default limits, or the server that
 /// `CHAT_SERVER` or `CHAT_SERVER_CMD` names.
@@ -25,15 +26,6 @@ fn start() -> TestServer {
             .expect("a fresh listener can be made non-blocking")
             .run()
     })
-}
-
-/// Connects `name` and completes the name prompt.
-fn join(server: &TestServer, name: &str) -> Client {
-    let mut client = server.connect(name);
-    client.expect("welcome! what is your name?");
-    client.send(name);
-    client.expect(&format!("welcome, {name}! you are in #lobby"));
-    client
 }
 
 #[test]

@@ -5,10 +5,11 @@
 use std::thread;
 use std::time::Duration;
 
+use chat_harness::{ChildServer, Received, TestServer, run_to_completion};
 use stage2_rooms::{Limits, Server};
-use tests::{ChildServer, Client, Received, TestServer, run_to_completion};
 
-const STAGE: &str = "stage2-rooms";
+pub mod common;
+use self::common::{STAGE, join};
 
 fn start_with(limits: Limits) -> TestServer {
     TestServer::start(STAGE, move |listener| {
@@ -16,15 +17,6 @@ fn start_with(limits: Limits) -> TestServer {
             .expect("a fresh listener can be made non-blocking")
             .run()
     })
-}
-
-/// Connects `name` and completes the name prompt.
-fn join(server: &TestServer, name: &str) -> Client {
-    let mut client = server.connect(name);
-    client.expect("welcome! what is your name?");
-    client.send(name);
-    client.expect(&format!("welcome, {name}! you are in #lobby"));
-    client
 }
 
 #[test]

@@ -6,16 +6,17 @@
 //! ```sh
 //! cargo test -p stage3-protocol --test conformance           # the reference
 //! CHAT_SERVER_CMD='python3 my_server.py --addr {addr}' \
-//!     cargo test -p tests stage3                             # yours, fresh for each test
-//! CHAT_SERVER=127.0.0.1:9000 cargo test -p tests stage3      # yours, already running
+//!     cargo conformance stage3                               # yours, fresh for each test
+//! CHAT_SERVER=127.0.0.1:9000 cargo conformance stage3        # yours, already running
 //! ```
 //!
 //! The book's appendix "Testing your own server" says more.
 
+use chat_harness::TestServer;
 use stage3_protocol::{Limits, Server};
-use tests::{Client, TestServer};
 
-const STAGE: &str = "stage3-protocol";
+pub mod common;
+use self::common::{STAGE, join};
 
 /// The reference server with its default limits, or the server that
 /// `CHAT_SERVER` or `CHAT_SERVER_CMD` names.
@@ -25,15 +26,6 @@ fn start() -> TestServer {
             .expect("a fresh listener can be made non-blocking")
             .run()
     })
-}
-
-/// Connects `name` and registers it with a NICK frame.
-fn join(server: &TestServer, name: &str) -> Client {
-    let mut client = server.connect(name);
-    client.expect("OK:welcome! send NICK:<name> to begin");
-    client.send(&format!("NICK:{name}"));
-    client.expect(&format!("OK:welcome {name}, you are in lobby"));
-    client
 }
 
 #[test]

@@ -4,18 +4,11 @@
 use std::thread;
 use std::time::Duration;
 
+use chat_harness::TestServer;
 use stage3_protocol::{Limits, Server};
-use tests::{Client, TestServer};
 
-const STAGE: &str = "stage3-protocol";
-
-fn join(server: &TestServer, name: &str) -> Client {
-    let mut client = server.connect(name);
-    client.expect("OK:welcome! send NICK:<name> to begin");
-    client.send(&format!("NICK:{name}"));
-    client.expect(&format!("OK:welcome {name}, you are in lobby"));
-    client
-}
+pub mod common;
+use self::common::{STAGE, join};
 
 #[cfg(target_os = "linux")]
 #[test]

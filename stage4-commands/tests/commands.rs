@@ -5,11 +5,12 @@
 use std::thread;
 use std::time::Duration;
 
+use chat_harness::{ChildServer, TestServer, run_to_completion};
 use stage4_commands::filter::{flood_guard, mask_words, max_length};
 use stage4_commands::{FilterChain, Server, ServerConfig, Settings};
-use tests::{ChildServer, Client, TestServer, run_to_completion};
 
-const STAGE: &str = "stage4-commands";
+pub mod common;
+use self::common::{STAGE, join, move_to};
 
 /// Starts a server on its own thread. The filters are not `Send` (stage 4 is
 /// single-threaded), so they cannot be built here and moved there: the test
@@ -23,21 +24,6 @@ fn start_with(
             .expect("a fresh listener can be made non-blocking")
             .run()
     })
-}
-
-/// Connects `name` and answers the name prompt.
-fn join(server: &TestServer, name: &str) -> Client {
-    let mut client = server.connect(name);
-    client.expect("welcome! what is your name?");
-    client.send(name);
-    client.expect(&format!("welcome, {name}! you are in #lobby"));
-    client
-}
-
-/// Moves `client` to `room` with `/join`, skipping notices still unread.
-fn move_to(client: &mut Client, room: &str) {
-    client.send(&format!("/join {room}"));
-    client.expect_eventually(&format!("* you are now in #{room}"));
 }
 
 /// A configuration with one admin, `root`, whose password is `s3cret`.

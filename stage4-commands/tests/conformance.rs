@@ -6,16 +6,17 @@
 //! ```sh
 //! cargo test -p stage4-commands --test conformance           # the reference
 //! CHAT_SERVER_CMD='python3 my_server.py --addr {addr}' \
-//!     cargo test -p tests stage4                             # yours, fresh for each test
-//! CHAT_SERVER=127.0.0.1:9000 cargo test -p tests stage4      # yours, already running
+//!     cargo conformance stage4                               # yours, fresh for each test
+//! CHAT_SERVER=127.0.0.1:9000 cargo conformance stage4        # yours, already running
 //! ```
 //!
 //! The book's appendix "Testing your own server" says more.
 
+use chat_harness::TestServer;
 use stage4_commands::{FilterChain, Server, ServerConfig};
-use tests::{Client, TestServer};
 
-const STAGE: &str = "stage4-commands";
+pub mod common;
+use self::common::{STAGE, join, move_to};
 
 /// The reference server with the default configuration and no filters, or
 /// the server that `CHAT_SERVER` or `CHAT_SERVER_CMD` names. (The binary's
@@ -27,21 +28,6 @@ fn start() -> TestServer {
             .expect("a fresh listener can be made non-blocking")
             .run()
     })
-}
-
-/// Connects `name` and answers the name prompt.
-fn join(server: &TestServer, name: &str) -> Client {
-    let mut client = server.connect(name);
-    client.expect("welcome! what is your name?");
-    client.send(name);
-    client.expect(&format!("welcome, {name}! you are in #lobby"));
-    client
-}
-
-/// Moves `client` to `room` with `/join`, skipping notices still unread.
-fn move_to(client: &mut Client, room: &str) {
-    client.send(&format!("/join {room}"));
-    client.expect_eventually(&format!("* you are now in #{room}"));
 }
 
 #[test]

@@ -4,18 +4,11 @@
 use std::thread;
 use std::time::Duration;
 
+use chat_harness::TestServer;
 use stage4_commands::{FilterChain, Server, ServerConfig};
-use tests::{Client, TestServer};
 
-const STAGE: &str = "stage4-commands";
-
-fn join(server: &TestServer, name: &str) -> Client {
-    let mut client = server.connect(name);
-    client.expect("welcome! what is your name?");
-    client.send(name);
-    client.expect(&format!("welcome, {name}! you are in #lobby"));
-    client
-}
+pub mod common;
+use self::common::{STAGE, join};
 
 #[cfg(target_os = "linux")]
 #[test]

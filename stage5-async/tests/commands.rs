@@ -6,31 +6,17 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use chat_harness::{ChildServer, Tally, TestServer, run_to_completion};
 use stage5_async::filter::{flood_guard, mask_words, max_length};
 use stage5_async::{FilterChain, ServerConfig, Settings, Verdict, run};
-use tests::{ChildServer, Client, Tally, TestServer, run_to_completion};
 use tokio::sync::Notify;
 
-const STAGE: &str = "stage5-async";
+pub mod common;
+use self::common::{STAGE, join, move_to};
 
 /// Starts a server on its own thread, with a tokio runtime of its own.
 fn start_with(config: ServerConfig, filters: FilterChain) -> TestServer {
     TestServer::start_tokio(STAGE, move |listener| run(listener, config, filters))
-}
-
-/// Connects `name` and answers the name prompt.
-fn join(server: &TestServer, name: &str) -> Client {
-    let mut client = server.connect(name);
-    client.expect("welcome! what is your name?");
-    client.send(name);
-    client.expect(&format!("welcome, {name}! you are in #lobby"));
-    client
-}
-
-/// Moves `client` to `room` with `/join`, skipping notices still unread.
-fn move_to(client: &mut Client, room: &str) {
-    client.send(&format!("/join {room}"));
-    client.expect_eventually(&format!("* you are now in #{room}"));
 }
 
 /// A configuration with one admin, `root`, whose password is `s3cret`.

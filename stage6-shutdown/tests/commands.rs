@@ -7,22 +7,13 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use chat_harness::{ChildServer, Client, Tally, TestServer, run_to_completion};
 use stage6_shutdown::filter::{flood_guard, mask_words, max_length};
 use stage6_shutdown::{FilterChain, ServerConfig, Services, Settings, Verdict, run};
-use tests::{ChildServer, Client, Tally, TestServer, run_to_completion};
 use tokio::sync::Notify;
 
-const STAGE: &str = "stage6-shutdown";
-
-/// The default configuration, but with a rate limit no test here reaches:
-/// several tests send floods on purpose. (The rate limit has its own tests.)
-fn relaxed() -> Settings {
-    Settings {
-        message_rate: 1_000_000,
-        message_burst: 1_000_000,
-        ..Settings::default()
-    }
-}
+pub mod common;
+use self::common::{STAGE, join, move_to, relaxed};
 
 /// Starts a server on its own thread, with a tokio runtime of its own; it
 /// never shuts down (tests/production.rs covers that).
@@ -39,32 +30,6 @@ fn start() -> TestServer {
         relaxed().build().expect("a valid configuration"),
         FilterChain::default(),
     )
-}
-
-/// Connects `name` and answers the name prompt.
-fn join(server: &TestServer, name: &str) -> Client {
-    let mut client = server.connect(name);
-    client.skip_blocks(replay_header);
-    client.expect("welcome! what is your name?");
-    client.send(name);
-    client.expect(&format!("welcome, {name}! you are in #lobby"));
-    client
-}
-
-/// Skips the header of a history replay, and only the header. A message
-/// sent just as a newcomer joins may reach it in the replay rather than live:
-/// the server records a message before it sends it, and the newcomer reads
-/// the history just after it has subscribed (and skips the live copy). The
-/// lines arrive in the same order either way; these tests are not about the
-/// history (production.rs is).
-fn replay_header(line: &str) -> Option<usize> {
-    (line.starts_with("* the last ") && line.ends_with(':')).then_some(0)
-}
-
-/// Moves `client` to `room` with `/join`, skipping notices still unread.
-fn move_to(client: &mut Client, room: &str) {
-    client.send(&format!("/join {room}"));
-    client.expect_eventually(&format!("* you are now in #{room}"));
 }
 
 /// Has `alice` send `count` lines of 500 bytes that `target` does not read,

@@ -7,16 +7,17 @@
 //! ```sh
 //! cargo test -p stage6-shutdown --test conformance           # the reference
 //! CHAT_SERVER_CMD='python3 my_server.py --addr {addr}' \
-//!     cargo test -p tests stage6                             # yours, fresh for each test
-//! CHAT_SERVER=127.0.0.1:9000 cargo test -p tests stage6      # yours, already running
+//!     cargo conformance stage6                               # yours, fresh for each test
+//! CHAT_SERVER=127.0.0.1:9000 cargo conformance stage6        # yours, already running
 //! ```
 //!
 //! The book's appendix "Testing your own server" says more.
 
+use chat_harness::TestServer;
 use stage6_shutdown::{ServerConfig, Services, run};
-use tests::{Client, TestServer};
 
-const STAGE: &str = "stage6-shutdown";
+pub mod common;
+use self::common::{STAGE, join, move_to};
 
 /// The reference server with the default configuration and no filters, or
 /// the server that `CHAT_SERVER` or `CHAT_SERVER_CMD` names. (The binary's
@@ -28,44 +29,6 @@ fn start() -> TestServer {
         let services = Services::new(&config);
         run(listener, config, services, std::future::pending())
     })
-}
-
-/// Connects `name` and answers the name prompt.
-fn join(server: &TestServer, name: &str) -> Client {
-    let mut client = server.connect(name);
-    // These tests are not about history (production.rs is). A used server's
-    // lobby replays earlier tests' messages to each newcomer: skip them. On a
-    // fresh server, a message sent just as a newcomer joins may reach it in
-    // a replay rather than live (the server records a message before it
-    // sends it, and the newcomer skips the live copy): skip the header only.
-    match server.is_shared() {
-        true => client.skip_blocks(history_header),
-        false => client.skip_blocks(|line| history_header(line).map(|_| 0)),
-    };
-    client.expect("welcome! what is your name?");
-    client.send(name);
-    client.expect(&format!("welcome, {name}! you are in #lobby"));
-    client
-}
-
-/// The N of `* the last N messages in #room:` (1 for `* the last message in
-/// #room:`), the line before the N messages that a room replays to a newcomer.
-fn history_header(line: &str) -> Option<usize> {
-    let rest = line.strip_prefix("* the last ")?;
-    let (count, room) = match rest.strip_prefix("message in #") {
-        Some(room) => (1, room),
-        None => {
-            let (count, room) = rest.split_once(" messages in #")?;
-            (count.parse().ok()?, room)
-        }
-    };
-    room.ends_with(':').then_some(count)
-}
-
-/// Moves `client` to `room` with `/join`, skipping notices still unread.
-fn move_to(client: &mut Client, room: &str) {
-    client.send(&format!("/join {room}"));
-    client.expect_eventually(&format!("* you are now in #{room}"));
 }
 
 #[test]

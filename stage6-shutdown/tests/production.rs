@@ -8,22 +8,13 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use chat_harness::{ChildServer, Client, Tally, TestServer};
 use stage6_shutdown::metrics::{self, Metrics};
 use stage6_shutdown::{ServerConfig, Services, Settings, run};
-use tests::{ChildServer, Client, Tally, TestServer};
 use tokio::sync::oneshot;
 
-const STAGE: &str = "stage6-shutdown";
-
-/// The default configuration with a rate limit these tests do not reach,
-/// except where they set their own.
-fn relaxed() -> Settings {
-    Settings {
-        message_rate: 1_000_000,
-        message_burst: 1_000_000,
-        ..Settings::default()
-    }
-}
+pub mod common;
+use self::common::{STAGE, relaxed};
 
 /// A server that shuts down when the returned sender is used (or dropped).
 fn start(config: ServerConfig) -> (TestServer, oneshot::Sender<()>) {
@@ -46,6 +37,8 @@ fn start_with_services(
 }
 // ANCHOR_END: start_with_services
 
+/// Connects `name` and answers the name prompt. Unlike `common::join`, it
+/// skips no history replay: these tests are about the history.
 fn join(server: &TestServer, name: &str) -> Client {
     let mut client = server.connect(name);
     client.expect("welcome! what is your name?");
@@ -319,7 +312,7 @@ fn summed_up(client: &mut Client) -> (usize, usize) {
             client.expect_containing(" in the last second")
         } else {
             match client.recv_within(Duration::from_millis(1500)) {
-                tests::Received::Line(line) => line,
+                chat_harness::Received::Line(line) => line,
                 _ => return totals,
             }
         };

@@ -209,21 +209,6 @@ pub fn find(root: &Path, id: &str) -> Result<Exercise, ExerciseError> {
         .ok_or_else(|| ExerciseError(format!("there is no exercise {id} (try `list`)")))
 }
 
-/// The exercise that `test` (a test's name as libtest gives it to its
-/// thread) checks in `package`, if any. Failure reports use it to send the
-/// learner to the right exercise.
-pub fn checked_by(package: &str, test: &str) -> Option<Exercise> {
-    let exercises = find_all(&crate::workspace_root()).ok()?;
-    exercises.into_iter().find(|exercise| {
-        exercise.package == package
-            && exercise.tests.iter().any(|t| {
-                // The tests crate runs a stage's conformance tests in a module
-                // named after the stage: `stage4::name` is `name` there.
-                test == t.name || test.ends_with(&format!("::{}", t.name))
-            })
-    })
-}
-
 fn sort_key(id: &str) -> (u32, u32) {
     let mut parts = id.split('.').map(|part| part.parse().unwrap_or(u32::MAX));
     (
@@ -298,6 +283,32 @@ pub fn current_region(text: &str, anchor: &str) -> Result<Vec<String>, ExerciseE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Failure reports find their exercise with the harness's own reader of
+    /// the book (it keeps this tool out of the stages' tests): it must see
+    /// every exercise exactly as the tool does.
+    #[test]
+    fn the_harness_reads_every_exercise_as_the_tool_does() {
+        let root = chat_harness::workspace_root();
+        let expected: Vec<chat_harness::ExerciseRef> = find_all(&root)
+            .expect("the book's exercise sections are well formed")
+            .into_iter()
+            .map(|exercise| chat_harness::ExerciseRef {
+                id: exercise.id,
+                title: exercise.title,
+                package: exercise.package,
+                file: exercise.file,
+                tests: exercise.tests.into_iter().map(|test| test.name).collect(),
+            })
+            .collect();
+        let mut read = chat_harness::exercises_in(&root.join("book").join("src"));
+        read.sort_by_key(|exercise| sort_key(&exercise.id));
+        assert_eq!(
+            read, expected,
+            "tests/harness/src/exercise.rs reads the book's exercise sections \
+             differently from this tool: make it follow the format"
+        );
+    }
 
     const SOURCE: &str = "\
 fn take(&mut self) -> bool {

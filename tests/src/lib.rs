@@ -1,52 +1,11 @@
-//! The test harness shared by every stage's exercise tests.
+//! The workspace's tools: the book's checks and generated pages ([`book`]),
+//! and the exercises that a learner writes again ([`exercise`]). Their
+//! commands are this package's binaries (`cargo book`, `cargo exercise`,
+//! `cargo chat`, `cargo load`; see `.cargo/config.toml`), and its tests check
+//! the whole workspace: the book, the tools, every stage's conformance suite.
 //!
-//! A test starts a server on a free port with [`TestServer::start`] (in this
-//! process) or [`ChildServer::spawn`] (the stage's real binary), connects
-//! [`Client`]s to it, and checks what arrives with the `expect_*` methods.
-//! Conformance tests, which look only at the wire, start theirs with
-//! [`TestServer::conformance`], which can also check a server written by
-//! someone else (`CHAT_SERVER`, `CHAT_SERVER_CMD`).
-//!
-//! Every read has a timeout, so no test can hang, and every failed expectation
-//! panics with a report that names the stage, the client, what it sent, what was
-//! expected, what arrived, and where to look:
-//!
-//! ```text
-//! [stage2-rooms] bob expected the line "<alice> hello"
-//!   but nothing arrived within 5s
-//!   bob sent:     "bob"
-//!   bob received: "welcome, bob! you are in #lobby" | "* alice joined #lobby"
-//!   hint: a message goes to every member of the sender's room except the sender
-//! ```
+//! The stages' tests use only the small harness next to it,
+//! [`chat_harness`], so that they never compile these tools.
 
 pub mod book;
-mod child;
-mod client;
 pub mod exercise;
-mod server;
-
-pub use child::{ChildServer, Ran, run_to_completion, run_within};
-pub use client::{Client, Received, Tally};
-pub use server::TestServer;
-
-use std::time::Duration;
-
-/// How long a client waits for a line before it reports that nothing arrived.
-///
-/// Five seconds by default, which is generous on a loaded machine; set
-/// `CHAT_TEST_TIMEOUT_MS` to change it.
-pub fn read_timeout() -> Duration {
-    std::env::var("CHAT_TEST_TIMEOUT_MS")
-        .ok()
-        .and_then(|ms| ms.parse().ok())
-        .map(Duration::from_millis)
-        .unwrap_or(Duration::from_secs(5))
-}
-
-/// The workspace's root directory: this crate lives in `<root>/tests`.
-pub fn workspace_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the tests crate lives inside the workspace")
-        .to_path_buf()
-}

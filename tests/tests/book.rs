@@ -1,15 +1,15 @@
 //! The book's own checks. mdBook builds a page even when an include names a
 //! missing file or anchor, so these tests are what keep prose and code
-//! together: run them with `cargo test -p tests --test book`.
+//! together: run them with `cargo test -p chat-tools --test book`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use tests::book::{self, STAGES, Step};
-use tests::exercise;
-use tests::workspace_root;
-use tests::{Client, TestServer};
+use chat_harness::workspace_root;
+use chat_harness::{Client, TestServer};
+use chat_tools::book::{self, STAGES, Step};
+use chat_tools::exercise;
 
 fn book_src() -> PathBuf {
     workspace_root().join("book").join("src")
@@ -339,7 +339,7 @@ fn the_diff_pages_match_the_crates() {
     assert!(
         stale.is_empty(),
         "these generated diff pages no longer match the crates: {}\n  \
-         regenerate them with: cargo run -p tests --bin book -- diffs",
+         regenerate them with: cargo book diffs",
         stale.join(", ")
     );
 }

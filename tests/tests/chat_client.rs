@@ -5,8 +5,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use chat_harness::{Client, TestServer};
 use stage2_rooms::{Limits, Server};
-use tests::{Client, TestServer};
 
 const STAGE: &str = "chat client";
 
@@ -146,7 +146,7 @@ fn a_server_that_is_not_there_is_reported() {
     let addr = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .expect("a free port on 127.0.0.1");
-    let output = tests::run_to_completion(env!("CARGO_BIN_EXE_chat"), &[&addr.to_string()]);
+    let output = chat_harness::run_to_completion(env!("CARGO_BIN_EXE_chat"), &[&addr.to_string()]);
     let said = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "exit status; stderr: {said}");
     assert!(

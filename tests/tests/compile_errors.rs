@@ -1,7 +1,7 @@
 //! The book's "pitfalls" show real compiler errors. Each program in `tests/ui/`
 //! must fail to compile with exactly the output in its `.stderr` file, which the
 //! book includes; regenerate them with
-//! `TRYBUILD=overwrite cargo test -p tests --test compile_errors`.
+//! `TRYBUILD=overwrite cargo test -p chat-tools --test compile_errors`.
 //!
 //! Compilers word their errors differently from one release to the next, so
 //! the outputs are checked only with the release that wrote them, recorded in
@@ -30,7 +30,7 @@ fn the_pitfall_programs_fail_with_the_errors_the_book_shows() {
             eprintln!(
                 "NOT CHECKED: the expected errors in tests/ui were written by {:?}, and this \
                  is {ours:?}, whose wording may differ. Regenerate them with \
-                 TRYBUILD=overwrite cargo test -p tests --test compile_errors",
+                 TRYBUILD=overwrite cargo test -p chat-tools --test compile_errors",
                 recorded.trim()
             );
             return;

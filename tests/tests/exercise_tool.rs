@@ -6,9 +6,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use tests::book::STAGES;
-use tests::exercise;
-use tests::workspace_root;
+use chat_harness::workspace_root;
+use chat_tools::book::STAGES;
+use chat_tools::exercise;
 
 /// A temporary directory, removed when dropped (even when the test fails).
 struct TempDir(PathBuf);

@@ -3,9 +3,9 @@
 use std::net::TcpListener;
 use std::process::{Command, Output};
 
+use chat_harness::TestServer;
 use serde_json::Value;
 use stage2_rooms::{Limits, Server};
-use tests::TestServer;
 
 const STAGE: &str = "load tool";
 

@@ -1,22 +1,22 @@
 //! Writes the book's generated pages.
 //!
 //! ```text
-//! cargo run -p tests --bin book -- diffs    # book/src/diffs/stage2.md … stage6.md
+//! cargo book diffs    # book/src/diffs/stage2.md … stage6.md
 //! ```
 //!
-//! `cargo test -p tests --test book` fails when a generated page is out of
+//! `cargo test -p chat-tools --test book` fails when a generated page is out of
 //! date, and names this command.
 
 use std::fs;
 use std::process::ExitCode;
 
-use tests::book::diff_page;
-use tests::workspace_root;
+use chat_harness::workspace_root;
+use chat_tools::book::diff_page;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args != ["diffs"] {
-        eprintln!("usage: cargo run -p tests --bin book -- diffs");
+        eprintln!("usage: cargo book diffs");
         return ExitCode::FAILURE;
     }
     let root = workspace_root();

@@ -3,7 +3,7 @@
 //! machines without `nc` (Windows, for one).
 //!
 //! ```text
-//! cargo run -p tests --bin chat -- 127.0.0.1:8080
+//! cargo chat 127.0.0.1:8080
 //! ```
 //!
 //! Ctrl+C closes the connection and exits. When standard input ends (a file or

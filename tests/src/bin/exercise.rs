@@ -13,7 +13,7 @@
 //! `cargo run --quiet -p tests --bin exercise --`.)
 //!
 //! The exercises are the `### Exercise S.N: title` sections of the book (see
-//! [`tests::exercise`]): each gives the stub, the tests, the hints and the
+//! [`chat_tools::exercise`]): each gives the stub, the tests, the hints and the
 //! solution's anchor. `start` replaces the solution of each exercise with its
 //! stub and keeps the solution in `target/exercises/`; `reset` puts it back
 //! (and keeps what you wrote beside it). `verify` works on a scratch copy of
@@ -29,9 +29,9 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use chat_harness::workspace_root;
+use chat_tools::exercise::{self, Exercise, TestRef};
 use clap::{Parser, Subcommand};
-use tests::exercise::{self, Exercise, TestRef};
-use tests::workspace_root;
 
 /// Exercises of the chat-server book: start, reset, hints, and the contract check.
 #[derive(Debug, Parser)]
@@ -632,7 +632,7 @@ fn cargo_test_command(workspace: &Path, package: &str, target: &str) -> Command 
 /// Runs `command` (a `cargo test`), capturing its output; after `limit`,
 /// cargo and the test binary are killed.
 fn run_captured(command: Command, limit: Option<Duration>) -> anyhow::Result<(bool, String)> {
-    let ran = tests::run_within(command, limit).context("cannot run cargo")?;
+    let ran = chat_harness::run_within(command, limit).context("cannot run cargo")?;
     if ran.timed_out {
         bail!("the tests ran for over {limit:?} and were killed: a test never ends");
     }

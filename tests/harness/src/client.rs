@@ -407,14 +407,14 @@ impl Client {
         let test = std::thread::current().name().unwrap_or_default().to_owned();
         let exercise = match self.server.external {
             true => None,
-            false => crate::exercise::checked_by(stage, &test),
+            false => crate::exercise_checking(stage, &test),
         };
         if let Some(exercise) = exercise {
             let id = &exercise.id;
             let _ = writeln!(
                 report,
                 "  exercise {id} checks this: {} (in {}; chapter {}, \"Your job\"; \
-                 more hints: cargo run -p tests --bin exercise -- hint {id})",
+                 more hints: cargo exercise hint {id})",
                 exercise.title,
                 exercise.file.display(),
                 exercise.stage()

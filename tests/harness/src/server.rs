@@ -1,7 +1,6 @@
 //! Running a stage's server inside the test process, or finding the server
 //! that a conformance test should check.
 
-use std::future::Future;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::Ordering;
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
@@ -72,7 +71,9 @@ impl TestServer {
     }
 
     /// Like [`start`](Self::start), for a tokio server: runs `serve` with a
-    /// tokio listener on a runtime of the server thread's own.
+    /// tokio listener on a runtime of the server thread's own. (Cargo
+    /// feature `tokio`.)
+    #[cfg(feature = "tokio")]
     pub fn start_tokio<F, Fut>(stage: &'static str, serve: F) -> TestServer
     where
         F: FnOnce(tokio::net::TcpListener) -> Fut + Send + 'static,
@@ -109,7 +110,7 @@ impl TestServer {
     ///   tells tests that the server may remember earlier ones.
     ///
     /// Either variable names one server, so a process may run only one
-    /// stage's suite with it: `cargo test -p tests stage4`. Every failure
+    /// stage's suite with it: `cargo conformance stage4`. Every failure
     /// report names the server under test.
     pub fn conformance<F>(stage: &'static str, serve: F) -> TestServer
     where
@@ -119,7 +120,9 @@ impl TestServer {
     }
 
     /// Like [`conformance`](Self::conformance), for a tokio server: the
-    /// reference starts like [`start_tokio`](Self::start_tokio).
+    /// reference starts like [`start_tokio`](Self::start_tokio). (Cargo
+    /// feature `tokio`.)
+    #[cfg(feature = "tokio")]
     pub fn conformance_tokio<F, Fut>(stage: &'static str, serve: F) -> TestServer
     where
         F: FnOnce(tokio::net::TcpListener) -> Fut + Send + 'static,
@@ -241,7 +244,7 @@ fn claim_stage(stage: &'static str, variable: &str) {
         let short = stage.split('-').next().unwrap_or(stage);
         panic!(
             "[{stage}] {variable} names one server, and this run already tested it with \
-             {first}'s suite; run one stage's suite at a time: cargo test -p tests {short}"
+             {first}'s suite; run one stage's suite at a time: cargo conformance {short}"
         );
     }
 }
