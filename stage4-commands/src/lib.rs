@@ -8,10 +8,10 @@
 //!
 //! New patterns: enum dispatch over [`Command`], closures stored as filters
 //! and returned by functions ([`filter`]), a builder whose `build` validates
-//! ([`ServerConfig::builder`]), and the typestate pattern ([`connection`]).
+//! ([`Settings::builder`]), and the typestate pattern ([`connection`]).
 //!
 //! ## Rules for untrusted input
-//! - A line longer than [`ServerConfig::max_line_len`] bytes gets
+//! - A line longer than [`Settings::max_line_len`] bytes gets
 //!   `error: a line is at most N bytes long, disconnecting` and the connection
 //!   is closed. Each client's read buffer has a fixed size.
 //! - A line that is not UTF-8 gets `error: the line is not valid UTF-8`.
@@ -19,22 +19,22 @@
 //!   is dropped when the client closes the connection. Surrounding spaces are trimmed.
 //! - An empty line gets `error: nothing to send`; an unknown command, a missing
 //!   or extra argument gets an error naming the command's usage.
-//! - A name must be 1 to [`ServerConfig::max_name_len`] bytes of letters,
+//! - A name must be 1 to [`Settings::max_name_len`] bytes of letters,
 //!   digits, `_` or `-`, and not in use (ignoring case); room names the same,
 //!   lowercase, at most 32 bytes.
 //! - Control characters in chat text, goodbyes and kick reasons are replaced
 //!   with U+FFFD; an unknown command is echoed back cut to 16 bytes, cleaned
 //!   the same way.
-//! - At most [`ServerConfig::max_users`] clients: the next one is told the
+//! - At most [`Settings::max_users`] clients: the next one is told the
 //!   server is full and disconnected. A connection that has not chosen a name
-//!   within [`ServerConfig::name_timeout`] is disconnected, so that unnamed
+//!   within [`Settings::name_timeout`] is disconnected, so that unnamed
 //!   connections cannot fill the server.
 //! - A name listed as an admin's is reserved: it is claimed by answering the
 //!   name prompt with the name and the admin password, and only a client that
-//!   did so may act as an admin. At most [`ServerConfig::max_rooms`] rooms.
-//! - A client that does not read while [`ServerConfig::max_outbox_bytes`] pile
+//!   did so may act as an admin. At most [`Settings::max_rooms`] rooms.
+//! - A client that does not read while [`Settings::max_outbox_bytes`] pile
 //!   up for it is told so and disconnected; the others are not slowed.
-//! - A client silent for [`ServerConfig::idle_timeout`] is disconnected.
+//! - A client silent for [`Settings::idle_timeout`] is disconnected.
 //! - `/kick` works for admins anywhere, and for a room's operator (its member
 //!   present longest) in any room but the default one.
 

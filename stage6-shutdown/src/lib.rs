@@ -3,7 +3,7 @@
 //! Stage 5's chat, made ready for real use:
 //! - **Graceful shutdown** on Ctrl+C or SIGTERM: stop accepting, let every
 //!   client receive what its room already sent, say goodbye, close, and exit
-//!   within [`ServerConfig::shutdown_timeout`]. The shutdown is any future
+//!   within [`Settings::shutdown_timeout`]. The shutdown is any future
 //!   passed to [`run`], so tests trigger it without signals.
 //! - **Limits** on everything a client can do, each a flag of the binary:
 //!   a rate limit per client, name and idle timeouts, bounded rooms.
@@ -19,7 +19,7 @@
 //!   `tracing`, filtered by `RUST_LOG` (for example `RUST_LOG=debug`).
 //!
 //! ## Rules for untrusted input
-//! - A line longer than [`ServerConfig::max_line_len`] bytes gets
+//! - A line longer than [`Settings::max_line_len`] bytes gets
 //!   `error: a line is at most N bytes long, disconnecting` and the connection
 //!   is closed. Each client's read buffer has a fixed size.
 //! - A line that is not UTF-8 gets `error: the line is not valid UTF-8`.
@@ -27,28 +27,28 @@
 //!   is dropped when the client closes the connection. Surrounding spaces are trimmed.
 //! - An empty line gets `error: nothing to send`; an unknown command, a missing
 //!   or extra argument gets an error naming the command's usage.
-//! - A name must be 1 to [`ServerConfig::max_name_len`] bytes of letters,
+//! - A name must be 1 to [`Settings::max_name_len`] bytes of letters,
 //!   digits, `_` or `-`, and not in use (ignoring case); room names the same,
 //!   lowercase, at most 32 bytes.
 //! - Control characters in chat text, goodbyes and kick reasons are replaced
 //!   with U+FFFD; an unknown command is echoed back cut to 16 bytes, cleaned
 //!   the same way.
-//! - A client may send [`ServerConfig::message_rate`] lines a second, and
-//!   [`ServerConfig::message_burst`] at once; lines beyond are dropped, and the
+//! - A client may send [`Settings::message_rate`] lines a second, and
+//!   [`Settings::message_burst`] at once; lines beyond are dropped, and the
 //!   client is told once each time it goes over.
-//! - At most [`ServerConfig::max_users`] clients: the next one is told the
+//! - At most [`Settings::max_users`] clients: the next one is told the
 //!   server is full and disconnected. A connection that has not chosen a name
-//!   within [`ServerConfig::name_timeout`] is disconnected, so that unnamed
+//!   within [`Settings::name_timeout`] is disconnected, so that unnamed
 //!   connections cannot fill the server.
 //! - A name listed as an admin's is reserved: it is claimed by answering the
 //!   name prompt with the name and the admin password, and only a client that
-//!   did so may act as an admin. At most [`ServerConfig::max_rooms`] rooms.
+//!   did so may act as an admin. At most [`Settings::max_rooms`] rooms.
 //! - A member whose socket is full (its client is not reading) is never
 //!   waited for: it is told `* you missed N messages` once the room's last
-//!   [`ServerConfig::room_buffer`] messages have moved past it, and it is
+//!   [`Settings::room_buffer`] messages have moved past it, and it is
 //!   disconnected when its socket accepts nothing for
-//!   [`ServerConfig::write_timeout`].
-//! - A client silent for [`ServerConfig::idle_timeout`] is disconnected.
+//!   [`Settings::write_timeout`].
+//! - A client silent for [`Settings::idle_timeout`] is disconnected.
 //! - `/kick` works for admins anywhere, and for a room's operator (its member
 //!   present longest) in any room but the default one.
 

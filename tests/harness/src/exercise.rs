@@ -64,10 +64,10 @@ pub fn exercises_in(dir: &Path) -> Vec<ExerciseRef> {
         for path in entries.filter_map(|entry| Some(entry.ok()?.path())) {
             if path.is_dir() {
                 pending.push(path);
-            } else if path.extension().is_some_and(|ext| ext == "md") {
-                if let Ok(text) = fs::read_to_string(&path) {
-                    exercises.extend(in_page(&text));
-                }
+            } else if path.extension().is_some_and(|ext| ext == "md")
+                && let Ok(text) = fs::read_to_string(&path)
+            {
+                exercises.extend(in_page(&text));
             }
         }
     }
