@@ -8,7 +8,7 @@
 //!
 //! New patterns: enum dispatch over [`Command`], closures stored as filters
 //! and returned by functions ([`filter`]), a builder whose `build` validates
-//! ([`Settings::builder`]), and the typestate pattern ([`connection`]).
+//! ([`Settings::build`]), and the typestate pattern ([`connection`]).
 //!
 //! ## Rules for untrusted input
 //! - A line longer than [`Settings::max_line_len`] bytes gets
