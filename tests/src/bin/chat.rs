@@ -21,7 +21,7 @@ const MAX_LINE: u64 = 64 * 1024;
 
 /// Connects to a chat server; prints what it sends, sends what you type.
 #[derive(Debug, Parser)]
-#[command(version)]
+#[command(name = "chat", version)]
 struct Args {
     /// The server's address, as HOST:PORT.
     #[arg(default_value = "127.0.0.1:8080")]

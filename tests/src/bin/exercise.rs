@@ -35,6 +35,7 @@ use clap::{Parser, Subcommand};
 
 /// Exercises of the chat-server book: start, reset, hints, and the contract check.
 #[derive(Debug, Parser)]
+#[command(name = "exercise", version)]
 struct Args {
     /// The workspace to work on (default: the one this tool was built in).
     #[arg(long, global = true)]
