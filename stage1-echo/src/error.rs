@@ -10,6 +10,7 @@ use std::time::Duration;
 use thiserror::Error;
 
 // ANCHOR: chat_error
+// ANCHOR: chat_error_start
 /// Everything that can go wrong while serving a client.
 #[derive(Debug, Error)]
 pub enum ChatError {
@@ -19,6 +20,7 @@ pub enum ChatError {
     /// Nothing before the `:`.
     #[error("the name before ':' is empty")]
     EmptyName,
+    // ANCHOR_END: chat_error_start
     /// The name is longer than [`MAX_NAME_LEN`](crate::MAX_NAME_LEN).
     #[error("a name is at most {max} bytes long")]
     NameTooLong {
@@ -34,6 +36,7 @@ pub enum ChatError {
     /// The line is not UTF-8 text.
     #[error("the line is not valid UTF-8")]
     InvalidUtf8,
+    // ANCHOR: chat_error_end
     /// The client sent more than the allowed number of bytes without a newline.
     #[error("a line is at most {max} bytes long")]
     LineTooLong {
@@ -50,4 +53,5 @@ pub enum ChatError {
     #[error("connection error: {0}")]
     Io(#[from] io::Error),
 }
+// ANCHOR_END: chat_error_end
 // ANCHOR_END: chat_error

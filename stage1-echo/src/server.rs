@@ -82,6 +82,7 @@ fn serve_client(stream: &TcpStream, user: UserId, limits: &Limits) -> Result<(),
         RoomId::LOBBY
     )?;
     let mut line = Vec::with_capacity(limits.max_line_len);
+    // ANCHOR: serve_client_loop
     loop {
         match read_line(&mut reader, &mut line, limits.max_line_len) {
             Ok(true) => {}
@@ -108,6 +109,7 @@ fn serve_client(stream: &TcpStream, user: UserId, limits: &Limits) -> Result<(),
             Err(error) => writeln!(writer, "error: {error}")?,
         }
     }
+    // ANCHOR_END: serve_client_loop
 }
 // ANCHOR_END: serve_client
 

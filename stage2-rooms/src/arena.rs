@@ -62,6 +62,7 @@ impl<K: From<Key> + Into<Key> + Copy, T> Arena<K, T> {
         }
     }
 
+    // ANCHOR: arena_insert
     /// Stores `value` and returns the key that names it.
     pub fn insert(&mut self, value: T) -> K {
         self.len += 1;
@@ -86,7 +87,9 @@ impl<K: From<Key> + Into<Key> + Copy, T> Arena<K, T> {
         }
         .into()
     }
+    // ANCHOR_END: arena_insert
 
+    // ANCHOR: arena_get
     /// The value named by `key`, unless it has been removed.
     pub fn get(&self, key: K) -> Option<&T> {
         let key = key.into();
@@ -96,6 +99,7 @@ impl<K: From<Key> + Into<Key> + Copy, T> Arena<K, T> {
         }
         slot.value.as_ref()
     }
+    // ANCHOR_END: arena_get
 
     /// Mutable access to the value named by `key`, unless it has been removed.
     pub fn get_mut(&mut self, key: K) -> Option<&mut T> {

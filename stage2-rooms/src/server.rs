@@ -61,6 +61,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 pub const LOBBY: &str = "lobby";
 
 // ANCHOR: user
+// ANCHOR: user_session
 /// One connected client.
 struct User {
     /// The socket. The `User` is its only owner (no `try_clone` anywhere), so
@@ -86,6 +87,7 @@ pub(crate) struct Session {
     /// queues other members' messages here (pattern 6).
     pub(crate) outbox: Rc<RefCell<Outbox>>,
 }
+// ANCHOR_END: user_session
 
 /// Where a connection is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +110,7 @@ enum Status {
 ///
 /// Because only one thread ever touches it, `Rc` and `RefCell` are enough:
 /// no locks, no atomics.
+// ANCHOR: server_fields
 pub struct Server {
     listener: TcpListener,
     limits: Limits,
@@ -121,6 +124,7 @@ pub struct Server {
     /// No `accept` before this moment; set after `accept` fails.
     accept_paused_until: Instant,
 }
+// ANCHOR_END: server_fields
 // ANCHOR_END: server
 
 impl Server {
@@ -233,6 +237,7 @@ impl Server {
             Status::HangingUp { .. } => return discard_input(user),
             Status::Closed => return false,
         }
+        // ANCHOR: read_result
         match user.inbox.read_from(&mut user.stream) {
             Ok(0) => {
                 directory.depart(id, &mut user.session);
@@ -249,6 +254,8 @@ impl Server {
                 return true;
             }
         }
+        // ANCHOR_END: read_result
+        // ANCHOR: read_lines
         // The same trick one level down: `line` borrows `user.inbox` while
         // the handler changes `user.session`.
         while let Some(line) = user.inbox.next_line() {
@@ -263,6 +270,7 @@ impl Server {
                 }
             }
         }
+        // ANCHOR_END: read_lines
         true
     }
     // ANCHOR_END: read_from
