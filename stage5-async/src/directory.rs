@@ -222,6 +222,7 @@ impl Directory {
                 });
             }
         }
+        // ANCHOR: kick_send
         if let Some(kick) = self.kicks.remove(&target) {
             // If the target's task has just ended, nobody is left to tell.
             let _ = kick.send(Kick {
@@ -229,6 +230,7 @@ impl Directory {
                 reason: reason.to_owned(),
             });
         }
+        // ANCHOR_END: kick_send
         Ok(())
     }
     // ANCHOR_END: kick

@@ -56,6 +56,7 @@ pub async fn run(listener: TcpListener, config: ServerConfig, filters: FilterCha
         config,
         filters,
     });
+    // ANCHOR: accept_loop
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(connection) => connection,
@@ -78,5 +79,6 @@ pub async fn run(listener: TcpListener, config: ServerConfig, filters: FilterCha
         // makes the task `'static`, as `tokio::spawn` requires.
         tokio::spawn(client::serve(Arc::clone(&shared), stream, place));
     }
+    // ANCHOR_END: accept_loop
 }
 // ANCHOR_END: run

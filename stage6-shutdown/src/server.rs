@@ -117,6 +117,7 @@ pub async fn run(
     let mut second = interval(Duration::from_secs(1));
     second.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut messages_at_last_tick = 0;
+    // ANCHOR: run_select
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -140,6 +141,7 @@ pub async fn run(
         }
     }
     shut_down(listener, &shared, &stop, &mut clients).await;
+    // ANCHOR_END: run_select
 }
 // ANCHOR_END: run_loop
 

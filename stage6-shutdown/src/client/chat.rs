@@ -60,6 +60,7 @@ impl Client {
             let Membership {
                 channel, receiver, ..
             } = member.membership();
+            // ANCHOR: chat_select
             let event = tokio::select! {
                 read = self.inbox.read_from(&mut self.reader), if !self.paused => Event::Read(read),
                 () = channel.space(), if self.paused => Event::Space,
@@ -76,6 +77,7 @@ impl Client {
                 _ = self.stop.changed() => Event::Shutdown,
                 () = &mut idle => Event::Idle,
             };
+            // ANCHOR_END: chat_select
             if let Err(ending) = self.handle_event(&mut member, event).await {
                 return (member, ending);
             }
