@@ -9,7 +9,7 @@
 mod diffs;
 mod snippets;
 
-pub use diffs::{diff_page, without_book_markers};
+pub use diffs::{WHY, diff_page, without_book_markers};
 pub use snippets::{SNIPPET_LINES, ShownCode, caption, region_lines, shown_code, snippet_problems};
 
 /// The stage crates in order; stage N is `STAGES[N - 1]`.

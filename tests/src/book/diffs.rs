@@ -160,7 +160,7 @@ fn render(
                 "changed" => format!("`{file}`"),
                 _ => format!("`{file}` ({what})"),
             };
-            let _ = writeln!(table, "| {shown} | +{added} −{removed} | {sentence} |");
+            let _ = writeln!(table, "| {shown} | +{added}&nbsp;−{removed} | {sentence} |");
             let _ = writeln!(
                 bodies,
                 "\n<details>\n<summary><code>{file}</code>: {what}, +{added} −{removed}\
@@ -200,7 +200,7 @@ fn render(
     page.push_str(&table);
     let _ = writeln!(
         page,
-        "| **in all** | **+{total_added} −{total_removed}** | |"
+        "| **in all** | **+{total_added}&nbsp;−{total_removed}** | |"
     );
     let _ = writeln!(page, "<!-- ANCHOR_END: stat -->\n");
     let _ = writeln!(page, "## Every changed line\n");
@@ -312,11 +312,11 @@ mod tests {
                    \"Cargo.toml\" = \"The name.\"\n";
         let page = render(3, &old, &new, why).expect("every changed file is explained");
         let table = "| **Moving** | | |\n\
-                     | `src/b.rs` (new) | +2 −0 | B replaces A. |\n\
-                     | `src/a.rs` (removed) | +0 −1 | A goes. |\n\
+                     | `src/b.rs` (new) | +2&nbsp;−0 | B replaces A. |\n\
+                     | `src/a.rs` (removed) | +0&nbsp;−1 | A goes. |\n\
                      | **Manifest** | | |\n\
-                     | `Cargo.toml` | +1 −1 | The name. |\n\
-                     | **in all** | **+3 −2** | |\n";
+                     | `Cargo.toml` | +1&nbsp;−1 | The name. |\n\
+                     | **in all** | **+3&nbsp;−2** | |\n";
         assert!(page.contains(table), "{page}");
         assert!(!page.contains("same.rs"), "{page}");
         assert!(
