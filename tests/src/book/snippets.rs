@@ -57,7 +57,8 @@ pub fn shown_code(markdown: &str) -> Vec<ShownCode> {
             }
             _ => {}
         }
-        if fence.is_none() {
+        // Only an HTML line opens or closes a fold: prose may name the tag.
+        if fence.is_none() && trimmed.starts_with('<') {
             details += count(trimmed, "<details") - count(trimmed, "</details>");
         }
         let here = fence.as_ref().map_or(&above, |(_, above)| above).clone();
@@ -247,6 +248,9 @@ mod tests {
         // After the `<details>` closes, the limit holds again.
         let after = format!("{folded}\n{CAPTION}\n{block}");
         assert_eq!(problems("book/src/stage1.md", &after).len(), 1);
+        // Prose that names the tag folds nothing.
+        let named = format!("Long listings go in a `<details>`.\n\n{CAPTION}\n{block}");
+        assert_eq!(problems("book/src/stage1.md", &named).len(), 1);
     }
 
     #[test]
