@@ -149,6 +149,29 @@ fn every_include_names_an_existing_file_and_anchor() {
 }
 
 #[test]
+fn every_snippet_is_short_or_folded_and_names_its_file() {
+    let root = workspace_root();
+    let mut problems = Vec::new();
+    for (page, text) in pages() {
+        // The generated diff pages quote whole files on purpose, folded.
+        if page.starts_with(book_src().join("diffs")) {
+            continue;
+        }
+        let read = |file: &str| fs::read_to_string(root.join(file)).ok();
+        let page = shown(&page).replace('\\', "/");
+        problems.extend(book::snippet_problems(&page, &text, read));
+    }
+    assert!(
+        problems.is_empty(),
+        "{} snippet(s) a reader cannot take in or place (a region over {} lines outside a \
+         folded <details>, or a block without its file's caption):\n  {}",
+        problems.len(),
+        book::SNIPPET_LINES,
+        problems.join("\n  ")
+    );
+}
+
+#[test]
 fn every_anchor_is_closed_once() {
     let root = workspace_root();
     let mut sources: Vec<PathBuf> = STAGES
@@ -330,7 +353,12 @@ fn the_diff_pages_match_the_crates() {
     let mut stale = Vec::new();
     for stage in 2..=6 {
         let path = root.join(format!("book/src/diffs/stage{stage}.md"));
-        let expected = book::diff_page(&root, stage).expect("the stage crates are readable");
+        let expected = book::diff_page(&root, stage).unwrap_or_else(|e| {
+            panic!(
+                "the diff page of stage {} → {stage} cannot be made:\n{e:#}",
+                stage - 1
+            )
+        });
         let current = fs::read_to_string(&path).map(|text| text.replace("\r\n", "\n"));
         if current.ok().as_deref() != Some(expected.as_str()) {
             stale.push(shown(&path));

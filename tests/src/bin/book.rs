@@ -1,7 +1,8 @@
 //! Writes the book's generated pages.
 //!
 //! ```text
-//! cargo book diffs    # book/src/diffs/stage2.md … stage6.md
+//! cargo book diffs    # book/src/diffs/stage2.md … stage6.md, from the crates
+//!                     # and the sentences in book/src/diffs/why.toml
 //! ```
 //!
 //! `cargo test -p chat-tools --test book` fails when a generated page is out of
@@ -20,16 +21,18 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let root = workspace_root();
+    // Every page is tried, so that one run names every missing sentence.
+    let mut status = ExitCode::SUCCESS;
     for stage in 2..=6 {
         let path = root.join(format!("book/src/diffs/stage{stage}.md"));
-        let written = diff_page(&root, stage).and_then(|page| fs::write(&path, page));
+        let written = diff_page(&root, stage).and_then(|page| Ok(fs::write(&path, page)?));
         match written {
             Ok(()) => println!("wrote {}", path.display()),
             Err(error) => {
-                eprintln!("book: cannot write {}: {error}", path.display());
-                return ExitCode::FAILURE;
+                eprintln!("book: cannot write {}:\n{error:#}", path.display());
+                status = ExitCode::FAILURE;
             }
         }
     }
-    ExitCode::SUCCESS
+    status
 }
