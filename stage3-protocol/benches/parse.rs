@@ -112,6 +112,7 @@ enum OwnedFrame {
     Quit(String),
 }
 
+// ANCHOR: owned_parse
 impl OwnedFrame {
     /// The same rules as [`Frame::parse`], with a copy at every step.
     fn parse(line: &str) -> Option<OwnedFrame> {
@@ -128,6 +129,7 @@ impl OwnedFrame {
         Some(frame)
     }
 }
+// ANCHOR_END: owned_parse
 
 /// Replaces control characters with U+FFFD, building a new `String` every time.
 fn replace_controls(text: &str) -> String {

@@ -41,6 +41,7 @@ pub enum LineError {
 /// iterator yield [`LineError::TooLong`] and then end. An unfinished line is
 /// reported as soon as it is too long, so the buffer never has to hold more
 /// than `max_line_len + 1` bytes of it (the `+ 1` is a `\r` waiting for its `\n`).
+// ANCHOR: lines_fields
 #[derive(Debug, Clone)]
 pub struct Lines<'a> {
     /// The buffer, as the caller passed it.
@@ -52,6 +53,7 @@ pub struct Lines<'a> {
     /// Set after `TooLong`, the last item.
     finished: bool,
 }
+// ANCHOR_END: lines_fields
 // ANCHOR_END: lines_struct
 
 impl<'a> Lines<'a> {

@@ -35,6 +35,7 @@ const MAX_SHOWN_TYPE: usize = 16;
 /// The parser never changes a name, so `Nick` could hold a plain `&'a str`; it
 /// holds a `Cow` like the others so that [`Frame::into_owned`] can turn any
 /// frame into a `Frame<'static>` without a second, owning copy of this enum.
+// ANCHOR: frame_enum
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame<'a> {
     /// `NICK:<name>`: the name the client asks for, trimmed and never empty.
@@ -52,6 +53,7 @@ pub enum Frame<'a> {
     /// reason may be empty.
     Quit(Cow<'a, str>),
 }
+// ANCHOR_END: frame_enum
 // ANCHOR_END: frame
 
 /// Why a line is not a frame.

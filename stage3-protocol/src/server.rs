@@ -348,6 +348,7 @@ impl User {
         directory: &mut Directory,
         max_line_len: usize,
     ) -> Option<Result<Frame<'static>, FrameError>> {
+        // ANCHOR: frames_body
         // A QUIT or a line too long ends the connection. The loop only notes
         // it, and `read_from` hangs up in one place, after the inbox is
         // consumed. That choice makes the QUIT frame outlive the buffer it
@@ -375,6 +376,7 @@ impl User {
         let consumed = frames.consumed();
         self.inbox.consume(consumed);
         ending
+        // ANCHOR_END: frames_body
     }
     // ANCHOR_END: frames
 }

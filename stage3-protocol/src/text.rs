@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 
 // ANCHOR: cow
+// ANCHOR: lowercase
 /// Returns `text` in ASCII lowercase, copying it only if it has an uppercase
 /// letter. Most clients already send lowercase, so most calls allocate nothing.
 pub(crate) fn lowercase(text: &str) -> Cow<'_, str> {
@@ -15,7 +16,9 @@ pub(crate) fn lowercase(text: &str) -> Cow<'_, str> {
         Cow::Borrowed(text)
     }
 }
+// ANCHOR_END: lowercase
 
+// ANCHOR: replace_controls
 /// Replaces every control character in `text` with U+FFFD, copying `text` only
 /// if it has one.
 ///
@@ -39,6 +42,7 @@ pub(crate) fn replace_controls(text: &str) -> Cow<'_, str> {
     }
     Cow::Owned(clean)
 }
+// ANCHOR_END: replace_controls
 // ANCHOR_END: cow
 
 /// The first `max` bytes of `text` at most, for an error that repeats what a

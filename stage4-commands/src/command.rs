@@ -29,6 +29,7 @@ pub enum Input<'a> {
     Command(Command<'a>),
 }
 
+// ANCHOR: command_enum
 /// A command, with its arguments borrowed from the line.
 ///
 /// Names are only split out here, not checked: the rules for a valid name
@@ -58,6 +59,7 @@ pub enum Command<'a> {
     /// empty if none was given. Control characters are replaced.
     Quit(Cow<'a, str>),
 }
+// ANCHOR_END: command_enum
 // ANCHOR_END: input
 
 impl Command<'_> {
@@ -212,6 +214,7 @@ fn parse_command(text: &str) -> Result<Command<'_>, CommandError> {
 }
 
 // ANCHOR: helpers
+// ANCHOR: word_helpers
 /// Splits trimmed `text` into its first word and the rest, both trimmed:
 /// `"bob  too   loud"` gives `("bob", "too   loud")`.
 fn split_first_word(text: &str) -> (&str, &str) {
@@ -236,6 +239,7 @@ fn one_word<'a>(
         Ok(word)
     }
 }
+// ANCHOR_END: word_helpers
 
 /// Refuses arguments given to a command that takes none.
 fn no_arguments(args: &str, usage: &'static str) -> Result<(), CommandError> {

@@ -262,6 +262,7 @@ impl Default for ServerConfig {
 // ANCHOR_END: server_config
 
 // ANCHOR: config_error
+// ANCHOR: config_error_types
 /// One setting that breaks one rule.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{field} {rule}")]
@@ -280,6 +281,7 @@ pub struct ConfigError {
     /// Never empty.
     problems: Vec<Problem>,
 }
+// ANCHOR_END: config_error_types
 
 impl ConfigError {
     /// Every problem found, so that a caller can show them one per line.

@@ -58,6 +58,7 @@ impl<S> Connection<S> {
 }
 
 // ANCHOR: named
+// ANCHOR: named_trait
 /// The states in which a client has a name.
 pub trait Named {
     /// The client's name.
@@ -65,6 +66,7 @@ pub trait Named {
     /// Whether the client proved to be an admin when it chose its name.
     fn is_admin(&self) -> bool;
 }
+// ANCHOR_END: named_trait
 
 impl Named for Authenticated {
     fn name(&self) -> &str {
@@ -86,6 +88,7 @@ impl Named for InRoom {
     }
 }
 
+// ANCHOR: named_impl
 impl<S: Named> Connection<S> {
     /// The client's name: only a named connection has one.
     pub fn name(&self) -> &str {
@@ -98,6 +101,7 @@ impl<S: Named> Connection<S> {
         self.state.is_admin()
     }
 }
+// ANCHOR_END: named_impl
 // ANCHOR_END: named
 
 // ANCHOR: transitions
@@ -110,6 +114,7 @@ impl Connection<Unauthenticated> {
         }
     }
 
+    // ANCHOR: authenticate
     /// The client has a valid, free name, and `admin` says whether it gave
     /// the admin password with it; the caller has checked all of that.
     pub fn authenticate(self, name: String, admin: bool) -> Connection<Authenticated> {
@@ -118,6 +123,7 @@ impl Connection<Unauthenticated> {
             state: Authenticated { name, admin },
         }
     }
+    // ANCHOR_END: authenticate
 }
 
 impl Connection<Authenticated> {
@@ -134,6 +140,7 @@ impl Connection<Authenticated> {
     }
 }
 
+// ANCHOR: in_room
 impl Connection<InRoom> {
     /// The room the client is in.
     pub fn room(&self) -> RoomId {
@@ -161,9 +168,11 @@ impl Connection<InRoom> {
         }
     }
 }
+// ANCHOR_END: in_room
 // ANCHOR_END: transitions
 
 // ANCHOR: session
+// ANCHOR: session_enum
 /// The typestate connection of one user, in whichever state it is now.
 ///
 /// The server keeps every user in one arena, so it needs one type for all
@@ -177,6 +186,7 @@ pub(crate) enum Session {
     /// Out of the chat: quit, kicked or disconnected; only the socket is left.
     Departed,
 }
+// ANCHOR_END: session_enum
 
 impl Session {
     /// Takes the connection out for a transition, leaving `Departed` behind.

@@ -79,6 +79,7 @@ impl Directory {
     pub(crate) fn handle(&mut self, id: UserId, input: Input<'_>, session: &mut Session) {
         // Each arm takes the connection by value and puts back the state it
         // ends in: the old one, or the next one after a transition.
+        // ANCHOR: handle_match
         *session = match session.take() {
             Session::Unauthenticated(connection) => match input {
                 Input::Chat(name) => match self.register(id, &name, connection) {
@@ -106,6 +107,7 @@ impl Directory {
             }
             Session::Departed => Session::Departed,
         };
+        // ANCHOR_END: handle_match
     }
     // ANCHOR_END: handle
 
@@ -189,6 +191,7 @@ impl Directory {
     /// Gives a new connection its name, puts it in the default room and shows
     /// the message of the day: `Unauthenticated` to `Authenticated` to
     /// `InRoom`. If the name is refused, the connection is handed back.
+    // ANCHOR: register_fn
     fn register(
         &mut self,
         id: UserId,
@@ -217,6 +220,7 @@ impl Directory {
         }
         Ok(connection)
     }
+    // ANCHOR_END: register_fn
     // ANCHOR_END: register
 
     // ANCHOR: check_new_name

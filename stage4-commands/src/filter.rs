@@ -52,6 +52,7 @@ pub struct FilterChain {
     filters: Vec<Filter>,
 }
 
+// ANCHOR: chain_impl
 impl FilterChain {
     /// Adds `filter` at the end of the chain.
     ///
@@ -79,6 +80,7 @@ impl FilterChain {
         Ok(text)
     }
 }
+// ANCHOR_END: chain_impl
 // ANCHOR_END: chain
 
 /// Closures cannot be printed, so this shows how many filters there are; it
@@ -183,6 +185,7 @@ fn is_listed(listed: &[String], word: &str) -> bool {
 ///
 /// # Panics
 /// If `max_repeats` is 0, which would block every message.
+// ANCHOR: flood_guard_fn
 pub fn flood_guard(max_repeats: usize) -> impl FnMut(&str, &str) -> Verdict {
     assert!(max_repeats > 0, "flood_guard needs max_repeats >= 1");
     // The last message and how many times in a row it came. The two strings
@@ -208,4 +211,5 @@ pub fn flood_guard(max_repeats: usize) -> impl FnMut(&str, &str) -> Verdict {
         }
     }
 }
+// ANCHOR_END: flood_guard_fn
 // ANCHOR_END: flood_guard
