@@ -593,3 +593,122 @@ fn every_transcript_runs_against_its_stage() {
         failures.join(", ")
     );
 }
+
+/// The ids mdBook gives the headings of `markdown`: the heading's text,
+/// lowercased, spaces as `-`, punctuation dropped (`## A builder:
+/// `Settings`` is `a-builder-settings`), plus any `id="…"` written by hand.
+fn heading_ids(markdown: &str) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    let mut in_fence = false;
+    for line in markdown.lines() {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+        } else if !in_fence && line.starts_with('#') {
+            let text = line.trim_start_matches('#').trim();
+            let id: String = without_link_targets(text)
+                .chars()
+                .filter_map(|ch| match ch {
+                    ch if ch.is_alphanumeric() || ch == '_' || ch == '-' => {
+                        Some(ch.to_ascii_lowercase())
+                    }
+                    ch if ch.is_whitespace() => Some('-'),
+                    _ => None,
+                })
+                .collect();
+            ids.insert(id);
+        }
+        let mut rest = line;
+        while let Some(start) = rest.find("id=\"") {
+            rest = &rest[start + 4..];
+            if let Some(end) = rest.find('"') {
+                ids.insert(rest[..end].to_owned());
+            }
+        }
+    }
+    ids
+}
+
+/// `text` with every `[label](target)` reduced to `label`.
+fn without_link_targets(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(open) = rest.find("](") {
+        out.push_str(&rest[..open]);
+        rest = &rest[open + 2..];
+        rest = rest.find(')').map_or("", |close| &rest[close + 1..]);
+    }
+    out.push_str(rest);
+    out.replace('[', "")
+}
+
+/// mdBook's link check follows links to pages but not to the heading after
+/// `#`: a heading renamed or moved to another page leaves a link that opens
+/// the right page at the top, or the wrong one. Every `page.md#heading`
+/// link must find its heading.
+#[test]
+fn every_link_to_a_heading_finds_it() {
+    let pages = pages();
+    let ids: BTreeMap<PathBuf, BTreeSet<String>> = pages
+        .iter()
+        .map(|(path, text)| (path.clone(), heading_ids(text)))
+        .collect();
+    let mut problems = Vec::new();
+    for (path, text) in &pages {
+        let mut in_fence = false;
+        for (number, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with("```") {
+                in_fence = !in_fence;
+            }
+            if in_fence {
+                continue;
+            }
+            for (at, _) in line.match_indices("](") {
+                let target = &line[at + 2..];
+                let Some(target) = target.split(')').next() else {
+                    continue;
+                };
+                let Some((page, fragment)) = target.split_once('#') else {
+                    continue;
+                };
+                if page.contains("://") || !(page.is_empty() || page.ends_with(".md")) {
+                    continue;
+                }
+                let page_path = if page.is_empty() {
+                    path.clone()
+                } else {
+                    let joined = path.parent().expect("a page is in a folder").join(page);
+                    let mut normal = PathBuf::new();
+                    for part in joined.components() {
+                        match part {
+                            std::path::Component::ParentDir => {
+                                normal.pop();
+                            }
+                            other => normal.push(other),
+                        }
+                    }
+                    normal
+                };
+                match ids.get(&page_path) {
+                    None => problems.push(format!(
+                        "{}:{}: the link `{target}` names a page that is not in the book",
+                        shown(path),
+                        number + 1
+                    )),
+                    Some(headings) if !headings.contains(fragment) => problems.push(format!(
+                        "{}:{}: the link `{target}` names no heading of {} (it may have \
+                         been renamed or moved to another page)",
+                        shown(path),
+                        number + 1,
+                        shown(&page_path)
+                    )),
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "links to headings that do not exist:\n  {}",
+        problems.join("\n  ")
+    );
+}
