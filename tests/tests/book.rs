@@ -712,3 +712,81 @@ fn every_link_to_a_heading_finds_it() {
         problems.join("\n  ")
     );
 }
+
+/// The backticked names in a cell of the pattern index: file paths, or
+/// anchors (a parenthesised note such as (`Session::outbox`) is not one).
+fn backticked(cell: &str) -> Vec<&str> {
+    cell.split('`').skip(1).step_by(2).collect()
+}
+
+/// The pattern index sends a reader to a file and an anchor in it; both
+/// must exist, or the reader's `grep` finds nothing.
+#[test]
+fn the_pattern_index_names_real_files_and_anchors() {
+    let root = workspace_root();
+    let index = book_src().join("appendix").join("patterns.md");
+    let mut problems = Vec::new();
+    for (number, line) in read(&index).lines().enumerate() {
+        let cells: Vec<&str> = line.trim().trim_matches('|').split('|').collect();
+        if cells.len() < 5 || !line.contains(".rs`") || cells[3].contains("whole file") {
+            continue;
+        }
+        // A file may be named by its path, or by its name alone when it sits
+        // in the same folder as the row's first file.
+        let mut folder = PathBuf::new();
+        let files: Vec<PathBuf> = backticked(cells[2])
+            .into_iter()
+            .map(|name| {
+                if name.contains('/') {
+                    folder = Path::new(name)
+                        .parent()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_default();
+                    PathBuf::from(name)
+                } else {
+                    folder.join(name)
+                }
+            })
+            .collect();
+        // With one `;`-separated group of anchors per file, each group is
+        // that file's; otherwise each anchor may be in any of the files.
+        let groups: Vec<&str> = cells[3].split(';').collect();
+        for (position, group) in groups.iter().enumerate() {
+            let candidates = if groups.len() == files.len() {
+                &files[position..=position]
+            } else {
+                &files[..]
+            };
+            for anchor in backticked(group) {
+                if !anchor
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
+                {
+                    continue;
+                }
+                let found = candidates.iter().any(|file| {
+                    fs::read_to_string(root.join(file))
+                        .is_ok_and(|text| anchors(&text).0.contains(anchor))
+                });
+                if !found {
+                    let names: Vec<String> = candidates
+                        .iter()
+                        .map(|file| file.display().to_string())
+                        .collect();
+                    problems.push(format!(
+                        "{}:{}: no anchor `{anchor}` in {}",
+                        shown(&index),
+                        number + 1,
+                        names.join(" or ")
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "the pattern index names anchors that are not there (update the row to \
+         the file and anchor the code has now):\n  {}",
+        problems.join("\n  ")
+    );
+}
