@@ -125,3 +125,15 @@ fn help_describes_the_addr_flag() {
         output.status
     );
 }
+
+#[test]
+fn version_names_the_stage() {
+    let output = run_to_completion(env!("CARGO_BIN_EXE_stage2-rooms"), &["--version"]);
+    let version = String::from_utf8_lossy(&output.stdout);
+    let expected = concat!("stage2-rooms ", env!("CARGO_PKG_VERSION"));
+    assert!(
+        output.status.success() && version.trim() == expected,
+        "[{STAGE}] expected `--version` to print {expected:?}, got {:?}: {version:?}",
+        output.status
+    );
+}

@@ -350,3 +350,15 @@ fn help_lists_the_flags() {
         );
     }
 }
+
+#[test]
+fn version_names_the_stage() {
+    let output = run_to_completion(env!("CARGO_BIN_EXE_stage4-commands"), &["--version"]);
+    let version = String::from_utf8_lossy(&output.stdout);
+    let expected = concat!("stage4-commands ", env!("CARGO_PKG_VERSION"));
+    assert!(
+        output.status.success() && version.trim() == expected,
+        "[{STAGE}] expected `--version` to print {expected:?}, got {:?}: {version:?}",
+        output.status
+    );
+}

@@ -395,3 +395,15 @@ fn help_lists_the_flags() {
         );
     }
 }
+
+#[test]
+fn version_names_the_stage() {
+    let output = run_to_completion(env!("CARGO_BIN_EXE_stage5-async"), &["--version"]);
+    let version = String::from_utf8_lossy(&output.stdout);
+    let expected = concat!("stage5-async ", env!("CARGO_PKG_VERSION"));
+    assert!(
+        output.status.success() && version.trim() == expected,
+        "[{STAGE}] expected `--version` to print {expected:?}, got {:?}: {version:?}",
+        output.status
+    );
+}

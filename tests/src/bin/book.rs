@@ -13,13 +13,27 @@ use std::process::ExitCode;
 
 use chat_harness::workspace_root;
 use chat_tools::book::diff_page;
+use clap::{Parser, Subcommand};
+
+/// Writes the book's generated pages.
+#[derive(Debug, Parser)]
+#[command(name = "book", version)]
+struct Args {
+    #[command(subcommand)]
+    command: Page,
+}
+
+/// Which pages to write.
+#[derive(Debug, Subcommand)]
+enum Page {
+    /// The diff pages between consecutive stages (book/src/diffs/).
+    Diffs,
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args != ["diffs"] {
-        eprintln!("usage: cargo book diffs");
-        return ExitCode::FAILURE;
-    }
+    let Args {
+        command: Page::Diffs,
+    } = Args::parse();
     let root = workspace_root();
     // Every page is tried, so that one run names every missing sentence.
     let mut status = ExitCode::SUCCESS;
