@@ -30,7 +30,7 @@ pub struct Kick {
 }
 
 // ANCHOR: directory
-/// Who is where. One `Directory` lives behind the server's `Mutex`; every
+/// Who is where. One `Directory` lives behind the server's `RwLock`; every
 /// method here is quick and never waits for I/O, so the lock is never held
 /// across an `.await`.
 pub struct Directory {
