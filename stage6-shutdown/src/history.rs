@@ -145,6 +145,7 @@ impl History for InMemoryHistory {
             answer.await.unwrap_or_default()
         })
     }
+    // ANCHOR_END: handle
 
     fn forget<'a>(&'a self, room: &'a str) -> HistoryFuture<'a, ()> {
         let room = room.to_owned();
@@ -153,7 +154,6 @@ impl History for InMemoryHistory {
         })
     }
 }
-// ANCHOR_END: handle
 
 #[cfg(test)]
 mod tests {
