@@ -2,7 +2,8 @@
 # Reruns the load scenarios behind every throughput, latency, memory and CPU
 # figure the project quotes, and prints the median of RUNS runs of each:
 # scenarios A to D against stages 5 and 6, E (the CPU that idle connections
-# cost) against stages 2 and 5, and P, stage 3's parser benchmark. Loopback
+# cost) against stages 2 and 5, P, stage 3's parser benchmark, and L, stage
+# 5's benchmark of a Mutex against an RwLock around the directory. Loopback
 # only; each run stops by itself within its deadline.
 #
 #   measurements/measure.sh [RUNS [SCENARIO...]]
@@ -82,6 +83,17 @@ if wanted P-parse; then
         printf '%-16s %-10s run %s of %s\n' stage3-protocol P-parse "$run" "$runs" >&2
         cargo bench --quiet -p stage3-protocol --bench parse 2>/dev/null \
             >> "$results/stage3-protocol-P-parse.txt"
+    done
+fi
+
+# Stage 5's lock benchmark: each run prints, for each mix, the median of 9
+# runs per lock, Mutex then RwLock around the directory.
+if wanted L-lock; then
+    : > "$results/stage5-async-L-lock.txt"
+    for run in $(seq "$runs"); do
+        printf '%-16s %-10s run %s of %s\n' stage5-async L-lock "$run" "$runs" >&2
+        cargo bench --quiet -p stage5-async --bench directory_lock 2>/dev/null \
+            >> "$results/stage5-async-L-lock.txt"
     done
 fi
 

@@ -100,6 +100,28 @@ def bench(results):
         print(f"{'P-parse':10} {label:31} {cell:>16}")
 
 
+# One mix's line of stage 5's lock benchmark.
+LOCK_ROW = re.compile(r"L-lock (1/\d+)-joins mutex (\d+) ns rwlock (\d+) ns")
+
+
+def lock_bench(results):
+    """Prints the medians of stage 5's Mutex-or-RwLock benchmark over its runs."""
+    path = results / "stage5-async-L-lock.txt"
+    mixes = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            row = LOCK_ROW.search(line)
+            if row:
+                mutex, rwlock = float(row.group(2)), float(row.group(3))
+                mixes.setdefault(row.group(1), []).append((mutex, rwlock, rwlock / mutex))
+    print(f"{'benchmark':10} {'figure (time per operation)':31} {'stage5-async':>16}   (median of runs)")
+    for mix, runs in mixes.items():
+        for column, label, unit in [(0, "Mutex", "ns"), (1, "RwLock", "ns"), (2, "RwLock / Mutex", "x")]:
+            values = [run[column] for run in runs]
+            cell = f"{statistics.median(values):,.2f} {unit} ({len(values)})"
+            print(f"{'L-lock':10} {mix + ' writes, ' + label:31} {cell:>16}")
+
+
 def main():
     results = Path(sys.argv[1] if len(sys.argv) > 1 else "measurements/results")
     table(results, ["stage5-async", "stage6-shutdown"], FIGURES)
@@ -107,6 +129,8 @@ def main():
     table(results, ["stage2-rooms", "stage5-async"], IDLE_FIGURES)
     print()
     bench(results)
+    print()
+    lock_bench(results)
 
 
 if __name__ == "__main__":

@@ -118,7 +118,7 @@ impl Client {
                 }
                 _ => String::new(),
             };
-            self.session.shared.directory().depart(member, &reason);
+            self.session.shared.directory_mut().depart(member, &reason);
             if self.session.write(&owed).await.is_err() {
                 return;
             }

@@ -30,7 +30,7 @@ pub struct Kick {
 }
 
 // ANCHOR: directory
-/// Who is where. One `Directory` lives behind the server's `Mutex`; every
+/// Who is where. One `Directory` lives behind the server's `RwLock`; every
 /// method here is quick and never waits for I/O, so the lock is never held
 /// across an `.await`.
 pub struct Directory {
@@ -59,7 +59,7 @@ impl Directory {
         }
     }
 
-    /// Claims the name in `answer` (see [`check_new_name`](Self::check_new_name))
+    /// Claims the name in `answer` (as `check_new_name` checks it)
     /// for `id` and adds it to the default room. Returns the name, whether it
     /// is an admin's, the membership, and the receiver that tells the user's
     /// task if it is kicked.

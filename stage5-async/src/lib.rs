@@ -2,7 +2,7 @@
 //!
 //! Stage 4's chat, on tokio. Every client is a task that alone owns its
 //! socket; every room is a `tokio::sync::broadcast` channel; the shared
-//! directory of rooms and names is an `Arc<Mutex<…>>` locked for microseconds
+//! directory of rooms and names is an `Arc<RwLock<…>>` locked for microseconds
 //! at a time; filters are async. The single thread that polled every socket
 //! is gone: the operating system wakes a task when its socket is ready.
 //!
@@ -81,7 +81,7 @@ mod client;
 pub mod command;
 pub mod config;
 pub mod connection;
-mod directory;
+pub mod directory;
 mod error;
 pub mod filter;
 mod ids;

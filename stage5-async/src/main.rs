@@ -1,8 +1,10 @@
 //! Starts the stage 5 chat server.
 
+use std::time::Duration;
+
 use anyhow::Context;
 use clap::Parser;
-use stage5_async::filter::{FilterChain, flood_guard, mask_words, max_length};
+use stage5_async::filter::{FilterChain, flood_guard, mask_words, max_length, slow_mode};
 use stage5_async::{Settings, run};
 use tokio::net::TcpListener;
 
@@ -22,6 +24,10 @@ struct Args {
     /// Longest chat message, in characters.
     #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..))]
     max_message_chars: u64,
+    /// Slow mode: hold each sender's messages until they are at least this
+    /// many milliseconds apart. 0, the default, turns it off.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    slow_mode_ms: u64,
 }
 
 #[tokio::main]
@@ -37,6 +43,10 @@ async fn main() -> anyhow::Result<()> {
         filters.push(mask_words(args.masked));
     }
     filters.push(flood_guard(3));
+    // Last, so that a message another filter blocks costs its sender no turn.
+    if args.slow_mode_ms > 0 {
+        filters.push_async(slow_mode(Duration::from_millis(args.slow_mode_ms)));
+    }
 
     let listener = TcpListener::bind(&args.addr)
         .await

@@ -7,7 +7,7 @@ use std::thread;
 use std::time::Duration;
 
 use chat_harness::{ChildServer, Tally, TestServer, run_to_completion};
-use stage5_async::filter::{flood_guard, mask_words, max_length};
+use stage5_async::filter::{flood_guard, mask_words, max_length, slow_mode};
 use stage5_async::{FilterChain, ServerConfig, Settings, Verdict, run};
 use tokio::sync::Notify;
 
@@ -321,6 +321,65 @@ fn a_slow_async_filter_delays_only_its_sender() {
     bob.expect("<alice> checked at once");
     release.notify_one();
     bob.expect("<slowpoke> held by its filter");
+}
+
+#[test]
+fn slow_mode_holds_a_second_message_until_its_turn_and_only_its_senders() {
+    let interval = Duration::from_millis(400);
+    let mut filters = FilterChain::default();
+    filters.push_async(slow_mode(interval));
+    let server = start_with(ServerConfig::default(), filters);
+    let mut alice = join(&server, "alice");
+    let mut bob = join(&server, "bob");
+    let mut carol = join(&server, "carol");
+    alice.expect("* bob joined #lobby");
+    bob.expect("* carol joined #lobby");
+
+    let sent = std::time::Instant::now();
+    alice.send("one");
+    alice.send("two");
+    carol.expect("<alice> one");
+    // Bob's turn is his own: his first message goes out while alice's second waits.
+    bob.send("meanwhile");
+    carol.hint("slow_mode holds a message by awaiting a timer in the sender's task only");
+    carol.expect("<bob> meanwhile");
+    carol.expect("<alice> two");
+    let waited = sent.elapsed();
+    assert!(
+        waited >= interval,
+        "[{STAGE}] slow_mode({interval:?}) should hold alice's second message until \
+         {interval:?} after her first; it arrived after {waited:?} (filter.rs: slow_mode)"
+    );
+}
+
+#[test]
+fn the_binary_turns_slow_mode_on_with_a_flag() {
+    let server = ChildServer::spawn(
+        STAGE,
+        env!("CARGO_BIN_EXE_stage5-async"),
+        &["--slow-mode-ms", "400"],
+    );
+    let mut alice = server.connect("alice");
+    alice.expect("welcome! what is your name?");
+    alice.send("alice");
+    alice.expect("welcome, alice! you are in #lobby");
+    let mut bob = server.connect("bob");
+    bob.expect("welcome! what is your name?");
+    bob.send("bob");
+    bob.expect("welcome, bob! you are in #lobby");
+    alice.expect("* bob joined #lobby");
+    let sent = std::time::Instant::now();
+    bob.send("one");
+    bob.send("two");
+    alice.hint("--slow-mode-ms MS adds a slow_mode filter");
+    alice.expect("<bob> one");
+    alice.expect("<bob> two");
+    let waited = sent.elapsed();
+    assert!(
+        waited >= Duration::from_millis(400),
+        "[{STAGE}] with --slow-mode-ms 400, bob's second message should wait 400ms after \
+         his first; it arrived after {waited:?} (main.rs pushes slow_mode)"
+    );
 }
 
 #[test]

@@ -162,7 +162,7 @@ impl Client {
                 _ => Vec::new(),
             };
             let shared = &self.session.shared;
-            let emptied = shared.directory().depart(member, &reason);
+            let emptied = shared.directory_mut().depart(member, &reason);
             if let Some(room) = emptied {
                 shared.services.history.forget(&room).await;
             }

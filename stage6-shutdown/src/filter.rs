@@ -13,10 +13,14 @@
 //!   [`VerdictFuture`] (pattern 21).
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 use std::future::{self, Future};
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::time::{Instant, sleep_until};
 
 // ANCHOR: verdict
 /// What a filter decides about one message.
@@ -233,3 +237,63 @@ struct LastMessage {
     times: usize,
 }
 // ANCHOR_END: flood_guard
+
+// ANCHOR: slow_mode
+/// A filter that spaces each sender's messages at least `interval` apart
+/// ("slow mode"): a message that comes sooner is held until its turn, not
+/// refused.
+///
+/// # Panics
+/// If `interval` is zero, which would hold nothing.
+pub fn slow_mode(interval: Duration) -> impl Fn(&str, &str) -> VerdictFuture + Send + Sync {
+    assert!(
+        !interval.is_zero(),
+        "slow_mode needs an interval above zero"
+    );
+    let turns = Mutex::new(Turns::default());
+    move |sender, _text| {
+        let now = Instant::now();
+        // The lock is held to book a turn, and released before any waiting.
+        let turn = turns
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .book(sender, now, interval);
+        if turn <= now {
+            return Box::pin(future::ready(Verdict::Allow));
+        }
+        // The future owns all it needs (a time), so it is `'static`. Awaiting
+        // it parks this sender's task alone; the room goes on.
+        Box::pin(async move {
+            sleep_until(turn).await;
+            Verdict::Allow
+        })
+    }
+}
+// ANCHOR_END: slow_mode
+
+/// What [`slow_mode`] remembers: each sender's next free turn.
+#[derive(Default)]
+struct Turns {
+    next: HashMap<String, Instant>,
+    /// The map is swept of past turns when it grows to this many senders, so
+    /// that it holds about as many as spoke in the last `interval`.
+    sweep_at: usize,
+}
+
+impl Turns {
+    /// Books `sender`'s next message: returns when it may go out, and moves
+    /// the sender's next free turn `interval` after that.
+    fn book(&mut self, sender: &str, now: Instant, interval: Duration) -> Instant {
+        if let Some(next) = self.next.get_mut(sender) {
+            let turn = (*next).max(now);
+            *next = turn + interval;
+            return turn;
+        }
+        if self.next.len() >= self.sweep_at {
+            self.next.retain(|_, next| *next > now);
+            self.sweep_at = (self.next.len() * 2).max(64);
+        }
+        self.next.insert(sender.to_owned(), now + interval);
+        now
+    }
+}

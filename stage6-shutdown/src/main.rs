@@ -2,10 +2,11 @@
 
 use std::io::IsTerminal;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use stage6_shutdown::filter::{flood_guard, mask_words, max_length};
+use stage6_shutdown::filter::{flood_guard, mask_words, max_length, slow_mode};
 use stage6_shutdown::{Services, Settings, bind, metrics, run};
 use tracing::info;
 use tracing_subscriber::EnvFilter;
@@ -36,6 +37,10 @@ struct Args {
     /// Longest chat message, in characters.
     #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..))]
     max_message_chars: u64,
+    /// Slow mode: hold each sender's messages until they are at least this
+    /// many milliseconds apart. 0, the default, turns it off.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    slow_mode_ms: u64,
 }
 
 #[tokio::main]
@@ -52,6 +57,12 @@ async fn main() -> anyhow::Result<()> {
         services.filters.push(mask_words(args.masked));
     }
     services.filters.push(flood_guard(3));
+    // Last, so that a message another filter blocks costs its sender no turn.
+    if args.slow_mode_ms > 0 {
+        services
+            .filters
+            .push_async(slow_mode(Duration::from_millis(args.slow_mode_ms)));
+    }
 
     let addr = tokio::net::lookup_host(&args.addr)
         .await

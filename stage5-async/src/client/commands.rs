@@ -39,18 +39,19 @@ impl Session {
                 let _ = member.membership().sender.send(delivery);
                 return Ok(());
             }
+            // ANCHOR: directory_calls
             Input::Command(Command::Join(room)) => {
-                let mut old = shared.directory().join(&room, member)?;
+                let mut old = shared.directory_mut().join(&room, member)?;
                 // What the old room had sent before the move is still owed.
                 let owed = owed_lines(&mut old.receiver, member.id());
                 format!("{owed}* you are now in #{room}\n")
             }
             Input::Command(Command::Nick(name)) => {
-                shared.directory().rename(name, member)?;
+                shared.directory_mut().rename(name, member)?;
                 format!("* you are now {name}\n")
             }
             Input::Command(Command::Kick { user, reason }) => {
-                shared.directory().kick(user, &reason, member)?;
+                shared.directory_mut().kick(user, &reason, member)?;
                 format!("* you kicked {user}\n")
             }
             Input::Command(Command::List) => shared.directory().list(member) + "\n",
@@ -62,6 +63,7 @@ impl Session {
             Input::Command(Command::Quit(_)) => return Ok(()),
         };
         self.write(&reply).await
+        // ANCHOR_END: directory_calls
     }
     // ANCHOR_END: handle
 }

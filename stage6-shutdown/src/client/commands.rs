@@ -25,7 +25,7 @@ impl Session {
         let reply = match input {
             Input::Chat(text) => return self.say(member, &text).await,
             Input::Command(Command::Join(room)) => {
-                let (mut old, emptied) = shared.directory().join(&room, member)?;
+                let (mut old, emptied) = shared.directory_mut().join(&room, member)?;
                 // What the old room had sent before the move is still owed.
                 let owed = owed_lines(&mut old.receiver, member.id(), &self.replayed);
                 drop(old);
@@ -38,11 +38,11 @@ impl Session {
                 return self.replay_history(member).await;
             }
             Input::Command(Command::Nick(name)) => {
-                shared.directory().rename(name, member)?;
+                shared.directory_mut().rename(name, member)?;
                 format!("* you are now {name}\n")
             }
             Input::Command(Command::Kick { user, reason }) => {
-                shared.directory().kick(user, &reason, member)?;
+                shared.directory_mut().kick(user, &reason, member)?;
                 format!("* you kicked {user}\n")
             }
             Input::Command(Command::List) => shared.directory().list(member) + "\n",

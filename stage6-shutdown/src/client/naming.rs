@@ -33,7 +33,11 @@ impl Client {
                     Ok(Input::Chat(answer)) => {
                         // The guard is dropped at the end of this statement,
                         // long before the next `.await`.
-                        let result = self.session.shared.directory().register(self.id, &answer);
+                        let result = self
+                            .session
+                            .shared
+                            .directory_mut()
+                            .register(self.id, &answer);
                         match result {
                             Ok(joined) => {
                                 let name = joined.name.to_owned();
