@@ -9,13 +9,13 @@ use tokio::sync::Semaphore;
 use crate::directory::Directory;
 use crate::{FilterChain, ServerConfig, client};
 
-// ANCHOR: shared
 /// What every client's task shares, behind one `Arc` (pattern 19).
 ///
 /// Stage 4 kept this on one thread in `Rc`s and `RefCell`s. tokio runs tasks
 /// on several threads and `tokio::spawn` demands `Send + 'static`: a task may
 /// move to another thread, and may outlive whoever spawned it. So: `Arc`
 /// instead of `Rc`, and a lock instead of a `RefCell`.
+// ANCHOR: shared
 pub struct Shared {
     /// The limits, read-only: no lock needed.
     pub config: ServerConfig,
