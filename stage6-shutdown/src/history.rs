@@ -1,13 +1,9 @@
-//! Recent messages per room, behind a pluggable async interface (pattern 21),
-//! kept by an owner that tasks send requests to (pattern 20).
+//! Recent messages per room, behind a pluggable async interface (pattern 21).
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::thread;
-
-use tokio::sync::{mpsc, oneshot};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// One remembered chat message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,116 +40,57 @@ pub trait History: Send + Sync {
 }
 // ANCHOR_END: history
 
-// ANCHOR: in_memory
 /// The default [`History`]: the last `len` messages of each room, in memory.
-///
-/// The messages belong to one owner, a thread of their own; this handle only
-/// sends it requests through an `mpsc` channel (pattern 20), and a `oneshot`
-/// brings each answer back. Cloning the handle clones the sender.
-#[derive(Clone)]
 pub struct InMemoryHistory {
-    requests: mpsc::Sender<Request>,
+    len: usize,
+    rooms: Mutex<HashMap<String, VecDeque<Entry>>>,
 }
-
-/// What a task asks of the history's owner.
-enum Request {
-    Record {
-        room: String,
-        entry: Entry,
-    },
-    Recent {
-        room: String,
-        reply: oneshot::Sender<Vec<Entry>>,
-    },
-    Forget {
-        room: String,
-    },
-}
-// ANCHOR_END: in_memory
-
-/// How many requests may wait for the owner; a sender waits beyond that.
-const QUEUED_REQUESTS: usize = 1024;
 
 impl InMemoryHistory {
-    /// Remembers up to `len` messages per room; 0 remembers nothing. Starts
-    /// the owner's thread, which ends when the last handle is dropped.
-    ///
-    /// # Panics
-    /// If the operating system refuses a new thread.
+    /// Remembers up to `len` messages per room; 0 remembers nothing.
     pub fn new(len: usize) -> Self {
-        let (requests, queue) = mpsc::channel(QUEUED_REQUESTS);
-        thread::Builder::new()
-            .name("history".to_owned())
-            .spawn(move || own(queue, len))
-            .expect("the history's thread starts");
-        InMemoryHistory { requests }
-    }
-}
-
-// ANCHOR: owner
-/// The owner: the only code that touches the messages, one request at a time,
-/// in the order the requests were queued. A thread, not a task, because its
-/// work may block: a database's calls would, and must not stall tokio's
-/// workers. `blocking_recv` returns `None` once every sender is gone.
-fn own(mut queue: mpsc::Receiver<Request>, len: usize) {
-    let mut rooms: HashMap<String, VecDeque<Entry>> = HashMap::new();
-    while let Some(request) = queue.blocking_recv() {
-        match request {
-            Request::Record { room, entry } if len > 0 => {
-                let messages = rooms.entry(room).or_default();
-                if messages.len() == len {
-                    messages.pop_front();
-                }
-                messages.push_back(entry);
-            }
-            Request::Record { .. } => {}
-            Request::Recent { room, reply } => {
-                let recent = rooms.get(&room).map(|messages| messages.iter().cloned());
-                // The asker may have gone (its client left): nobody to answer.
-                let _ = reply.send(recent.map(Iterator::collect).unwrap_or_default());
-            }
-            Request::Forget { room } => {
-                rooms.remove(&room);
-            }
+        InMemoryHistory {
+            len,
+            rooms: Mutex::new(HashMap::new()),
         }
     }
-}
-// ANCHOR_END: owner
 
-// ANCHOR: handle
+    /// Locks the rooms; the lock is never held across an `.await`.
+    fn rooms(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<Entry>>> {
+        self.rooms.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+// ANCHOR: in_memory
 impl History for InMemoryHistory {
     fn record<'a>(&'a self, room: &'a str, entry: Entry) -> HistoryFuture<'a, ()> {
-        let room = room.to_owned();
-        // Done once queued: the owner takes requests in order, so a `recent`
-        // queued after this returns (by any task) sees the entry.
-        Box::pin(async move {
-            let _ = self.requests.send(Request::Record { room, entry }).await;
-        })
+        if self.len > 0 {
+            let mut rooms = self.rooms();
+            let messages = rooms.entry(room.to_owned()).or_default();
+            if messages.len() == self.len {
+                messages.pop_front();
+            }
+            messages.push_back(entry);
+        }
+        // Memory answers at once: the future is already finished.
+        Box::pin(std::future::ready(()))
     }
 
     fn recent<'a>(&'a self, room: &'a str) -> HistoryFuture<'a, Vec<Entry>> {
-        let (reply, answer) = oneshot::channel();
-        let request = Request::Recent {
-            room: room.to_owned(),
-            reply,
-        };
-        Box::pin(async move {
-            // Either fails only if the owner is gone: then there is no history.
-            if self.requests.send(request).await.is_err() {
-                return Vec::new();
-            }
-            answer.await.unwrap_or_default()
-        })
+        let recent = self
+            .rooms()
+            .get(room)
+            .map(|messages| messages.iter().cloned().collect())
+            .unwrap_or_default();
+        Box::pin(std::future::ready(recent))
     }
-    // ANCHOR_END: handle
 
     fn forget<'a>(&'a self, room: &'a str) -> HistoryFuture<'a, ()> {
-        let room = room.to_owned();
-        Box::pin(async move {
-            let _ = self.requests.send(Request::Forget { room }).await;
-        })
+        self.rooms().remove(room);
+        Box::pin(std::future::ready(()))
     }
 }
+// ANCHOR_END: in_memory
 
 #[cfg(test)]
 mod tests {
@@ -184,32 +121,5 @@ mod tests {
         let history = InMemoryHistory::new(0);
         history.record("lobby", entry(1)).await;
         assert!(history.recent("lobby").await.is_empty());
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_recent_queued_after_a_record_sees_it_whichever_task_asks() {
-        // What sending after recording rests on: once `record` returns, a
-        // `recent` from any task is answered after the record is applied.
-        let history = InMemoryHistory::new(1000);
-        let mut tasks = tokio::task::JoinSet::new();
-        for task in 0..8 {
-            let history = history.clone();
-            tasks.spawn(async move {
-                for n in 0..50 {
-                    let id = task * 100 + n;
-                    history.record("lobby", entry(id)).await;
-                    let asker = history.clone();
-                    let recent = tokio::spawn(async move { asker.recent("lobby").await });
-                    let recent = recent.await.expect("the asking task ends");
-                    assert!(
-                        recent.iter().any(|seen| seen.id == id),
-                        "message {id} was recorded before it was asked for, yet missing"
-                    );
-                }
-            });
-        }
-        while let Some(done) = tasks.join_next().await {
-            done.expect("every task found its own messages");
-        }
     }
 }
