@@ -38,6 +38,7 @@
 //! - `/kick` works for admins anywhere, and for a room's operator (its member
 //!   present longest) in any room but the default one.
 
+pub mod addresses;
 pub mod arena;
 pub mod command;
 pub mod config;

@@ -4,11 +4,12 @@ use std::cell::RefCell;
 use std::fmt::Display;
 use std::io::{self, Read, Write};
 use std::mem;
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::rc::Rc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::addresses::{AddressPlace, Addresses};
 use crate::arena::Arena;
 use crate::connection::{Connection, Session};
 use crate::directory::Directory;
@@ -48,6 +49,9 @@ struct User {
     connected: Instant,
     /// When the client last sent anything, for the idle timeout.
     last_heard: Instant,
+    /// Its place among its address's connections, given back when the
+    /// `User` is dropped.
+    address: AddressPlace,
     status: Status,
 }
 // ANCHOR_END: user
@@ -84,6 +88,8 @@ pub struct Server {
     listener: TcpListener,
     /// Every connected client, named by `UserId` (pattern 8).
     users: Arena<UserId, User>,
+    /// How many connections each client address holds.
+    addresses: Addresses,
     /// Rooms, names, rules: the state users share. A field of its own so that
     /// it can be borrowed while one user is borrowed from `users` (pattern 7).
     directory: Directory,
@@ -115,9 +121,11 @@ impl Server {
         // `accept` must return at once when nobody is waiting, or one idle
         // listener would stall every connected client.
         listener.set_nonblocking(true)?;
+        let addresses = Addresses::new(config.max_per_address, config.max_unnamed_per_address);
         Ok(Server {
             listener,
             users: Arena::new(),
+            addresses,
             directory: Directory::new(config, filters),
             pass: Vec::new(),
             accept_paused_until: Instant::now(),
@@ -181,18 +189,17 @@ impl Server {
                 continue;
             }
             // ANCHOR: max_users
-            let max_users = self.directory.config().max_users;
-            if self.users.len() >= max_users {
-                // A fresh socket's send buffer is empty, so this one short
-                // write completes at once.
-                let _ = writeln!(
-                    stream,
-                    "error: the server is full ({max_users} users); try again later"
-                );
-                let _ = stream.shutdown(Shutdown::Write);
-                self.refused.push(Refused { stream, since: now });
-                continue;
-            }
+            let address = match self.place_for(peer) {
+                Ok(address) => address,
+                Err(reason) => {
+                    // A fresh socket's send buffer is empty, so this one
+                    // short write completes at once.
+                    let _ = writeln!(stream, "error: {reason}; try again later");
+                    let _ = stream.shutdown(Shutdown::Write);
+                    self.refused.push(Refused { stream, since: now });
+                    continue;
+                }
+            };
             // ANCHOR_END: max_users
             let max_outbox = self.directory.config().max_outbox_bytes;
             let outbox = Rc::new(RefCell::new(Outbox::new(max_outbox)));
@@ -205,11 +212,27 @@ impl Server {
                 session: Session::Unauthenticated(connection),
                 connected: now,
                 last_heard: now,
+                address,
                 status: Status::Open,
             });
             eprintln!("{id} connected from {peer}, {} online", self.users.len());
         }
     }
+
+    // ANCHOR: place_for
+    /// A place for a new connection from `peer`, or why there is none: its
+    /// address holds too many connections, or the server is full.
+    fn place_for(&self, peer: SocketAddr) -> Result<AddressPlace, String> {
+        let address = self.addresses.admit(peer.ip());
+        let address = address.map_err(|too_many| too_many.to_string())?;
+        let max_users = self.directory.config().max_users;
+        if self.users.len() >= max_users {
+            // Returning drops `address`, which gives its place back.
+            return Err(format!("the server is full ({max_users} users)"));
+        }
+        Ok(address)
+    }
+    // ANCHOR_END: place_for
 
     /// Drains the refused connections; drops each once it has closed, failed
     /// or had its [`LINGER`].
@@ -401,6 +424,10 @@ impl User {
         }
         let consumed = lines.consumed();
         self.inbox.consume(consumed);
+        if matches!(self.session, Session::InRoom(_)) {
+            // It chose a name: one fewer unnamed connection from its address.
+            self.address.named();
+        }
         ending
     }
     // ANCHOR_END: lines

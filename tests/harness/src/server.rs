@@ -236,6 +236,14 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// A client on a connection the test opened itself, for example from a
+    /// chosen local address; `who` names it in failure messages.
+    pub fn client_over(&self, who: &str, stream: TcpStream) -> Client {
+        Client::over(self.stage, who, stream, self.watch.clone())
+    }
+}
+
 /// Makes sure that a process uses `CHAT_SERVER` or `CHAT_SERVER_CMD` for one
 /// stage's suite only: the server it names speaks one stage's protocol.
 fn claim_stage(stage: &'static str, variable: &str) {
