@@ -18,6 +18,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, timeout};
 
+use crate::addresses::AddressPlace;
 use crate::connection::{Connection, InRoom};
 use crate::directory::Kick;
 use crate::inbox::Inbox;
@@ -58,6 +59,8 @@ struct Client {
     inbox: Inbox,
     /// When the idle timeout runs out, unless the client sends something.
     idle_deadline: Instant,
+    /// Its place among its address's connections; told when it has a name.
+    address: AddressPlace,
     /// What answering a line uses. A field of its own because the lines are
     /// borrowed from `inbox` while they are answered (pattern 13): borrowing
     /// `inbox` and `session`, two fields, at once is allowed; borrowing all of
@@ -76,14 +79,20 @@ struct Session {
 // ANCHOR: serve
 /// Serves one client from connection to goodbye.
 ///
-/// `_permit` is the client's place under `max_users`: the task owns it, so
-/// it is given back when the task ends, however it ends (pattern 9, RAII).
-pub async fn serve(shared: Arc<Shared>, stream: TcpStream, _permit: OwnedSemaphorePermit) {
+/// The task owns `_permit`, its place under `max_users`, and `address`:
+/// both are given back when the task ends, however it ends (pattern 9, RAII).
+pub async fn serve(
+    shared: Arc<Shared>,
+    stream: TcpStream,
+    _permit: OwnedSemaphorePermit,
+    address: AddressPlace,
+) {
     let (reader, writer) = stream.into_split();
     let mut client = Client {
         id: UserId::next(),
         inbox: Inbox::new(shared.config.max_line_len),
         idle_deadline: Instant::now() + shared.config.idle_timeout,
+        address,
         reader,
         session: Session { shared, writer },
     };
@@ -164,10 +173,11 @@ impl Client {
     }
 }
 
-/// Tells a connection that the server is full, and closes it as gracefully
-/// as [`Client::finish`] does.
-pub async fn turn_away(mut stream: TcpStream, max_users: usize) {
-    let refusal = format!("error: the server is full ({max_users} users); try again later\n");
+/// Tells a connection why it gets no place (the server is full, or its
+/// address holds too many connections), and closes it as gracefully as
+/// [`Client::finish`] does.
+pub async fn turn_away(mut stream: TcpStream, reason: String) {
+    let refusal = format!("error: {reason}; try again later\n");
     if stream.write_all(refusal.as_bytes()).await.is_ok() {
         let _ = stream.shutdown().await;
         let mut drained = Inbox::new(0);

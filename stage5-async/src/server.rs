@@ -1,11 +1,13 @@
 //! The accept loop and the state every client's task shares.
 
+use std::net::SocketAddr;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::addresses::{AddressPlace, Addresses};
 use crate::directory::Directory;
 use crate::{FilterChain, ServerConfig, client};
 
@@ -31,6 +33,8 @@ pub struct Shared {
     /// directory_lock`, measurements/RESULTS.md): a tie when one operation in
     /// two writes, 0.66 of the time when one in a hundred does.
     directory: RwLock<Directory>,
+    /// How many connections each client address holds.
+    addresses: Addresses,
 }
 // ANCHOR_END: shared
 
@@ -63,6 +67,7 @@ pub async fn run(listener: TcpListener, config: ServerConfig, filters: FilterCha
     let places = Arc::new(Semaphore::new(config.max_users));
     let shared = Arc::new(Shared {
         directory: RwLock::new(Directory::new(config.clone())),
+        addresses: Addresses::new(config.max_per_address, config.max_unnamed_per_address),
         config,
         filters,
     });
@@ -77,18 +82,40 @@ pub async fn run(listener: TcpListener, config: ServerConfig, filters: FilterCha
                 continue;
             }
         };
-        let Ok(place) = Arc::clone(&places).try_acquire_owned() else {
-            // Its own short task, so that the accept loop never waits.
-            tokio::spawn(client::turn_away(stream, shared.config.max_users));
-            continue;
+        let (place, address) = match place_for(&shared, &places, peer) {
+            Ok(places) => places,
+            Err(refusal) => {
+                // Its own short task, so that the accept loop never waits.
+                tokio::spawn(client::turn_away(stream, refusal));
+                continue;
+            }
         };
         // Chat lines are small and latency matters: send each at once.
         let _ = stream.set_nodelay(true);
         eprintln!("{peer} connected");
         // The task gets its own handle on the shared state: `Arc::clone`
         // makes the task `'static`, as `tokio::spawn` requires.
-        tokio::spawn(client::serve(Arc::clone(&shared), stream, place));
+        tokio::spawn(client::serve(Arc::clone(&shared), stream, place, address));
     }
     // ANCHOR_END: accept_loop
 }
 // ANCHOR_END: run
+
+/// A place for a new connection from `peer` among its address's
+/// connections and one under `max_users`, without waiting; or why not.
+fn place_for(
+    shared: &Shared,
+    places: &Arc<Semaphore>,
+    peer: SocketAddr,
+) -> Result<(OwnedSemaphorePermit, AddressPlace), String> {
+    let address = shared.addresses.admit(peer.ip());
+    let address = address.map_err(|too_many| too_many.to_string())?;
+    let Ok(place) = Arc::clone(places).try_acquire_owned() else {
+        // Returning drops `address`, which gives its place back.
+        return Err(format!(
+            "the server is full ({} users)",
+            shared.config.max_users
+        ));
+    };
+    Ok((place, address))
+}

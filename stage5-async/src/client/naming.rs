@@ -58,6 +58,7 @@ impl Client {
             let consumed = lines.consumed();
             self.inbox.consume(consumed);
             if let Some((name, admin, membership, kicked)) = registered {
+                self.address.named();
                 let member = connection.authenticate(name, admin).enter(membership);
                 self.welcome(&member).await?;
                 return Ok((member, kicked));
