@@ -20,6 +20,7 @@ use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio::time::{Instant, timeout};
 use tracing::debug;
 
+use crate::addresses::AddressPlace;
 use crate::connection::{Connection, InRoom};
 use crate::directory::Kick;
 use crate::inbox::Inbox;
@@ -63,6 +64,8 @@ struct Client {
     inbox: Inbox,
     /// When the idle timeout runs out, unless the client sends something.
     idle_deadline: Instant,
+    /// Its place among its address's connections; told when it has a name.
+    address: AddressPlace,
     /// How many more lines the client may send now.
     rate: RateLimit,
     /// Whether the client has been told it is over the rate limit since it
@@ -105,9 +108,14 @@ impl Drop for Counted {
 // ANCHOR: serve
 /// Serves one client from connection to goodbye.
 ///
-/// `_place` is the client's place under `max_users`: the task owns it, so it
-/// is given back when the task ends, however it ends (pattern 9, RAII).
-pub async fn serve(shared: Arc<Shared>, stream: TcpStream, _place: OwnedSemaphorePermit) {
+/// The task owns `_place`, its place under `max_users`, and `address`:
+/// both are given back when the task ends, however it ends (pattern 9, RAII).
+pub async fn serve(
+    shared: Arc<Shared>,
+    stream: TcpStream,
+    _place: OwnedSemaphorePermit,
+    address: AddressPlace,
+) {
     shared.services.metrics.connected.fetch_add(1, Relaxed);
     let _counted = Counted(Arc::clone(&shared));
     let (reader, writer) = stream.into_split();
@@ -116,6 +124,7 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, _place: OwnedSemaphor
         id: UserId::next(),
         inbox: Inbox::new(config.max_line_len),
         idle_deadline: Instant::now() + config.idle_timeout,
+        address,
         rate: RateLimit::new(config.message_rate, config.message_burst),
         told_to_slow_down: false,
         stop: shared.stop.clone(),
@@ -216,10 +225,11 @@ impl Client {
     }
 }
 
-/// Tells a connection that the server is full, and closes it as gracefully
-/// as [`Client::finish`] does.
-pub async fn turn_away(mut stream: TcpStream, max_users: usize) {
-    let refusal = format!("error: the server is full ({max_users} users); try again later\n");
+/// Tells a connection why it gets no place (the server is full, or its
+/// address holds too many connections), and closes it as gracefully as
+/// [`Client::finish`] does.
+pub async fn turn_away(mut stream: TcpStream, reason: String) {
+    let refusal = format!("error: {reason}; try again later\n");
     if stream.write_all(refusal.as_bytes()).await.is_ok() {
         let _ = stream.shutdown().await;
         let mut drained = Inbox::new(0);

@@ -92,6 +92,14 @@ pub struct Settings {
     #[arg(long = "name-timeout-secs", value_name = "SECS")]
     #[arg(value_parser = secs, default_value = "30")]
     pub name_timeout: Duration,
+    /// Most connections from one IP address at once, named or not, so that
+    /// one host cannot take every place under max_users.
+    #[arg(long, default_value_t = 16)]
+    pub max_per_address: usize,
+    /// Most connections from one IP address that have not chosen a name yet:
+    /// a crowd of silent connections from one host leaves room for others.
+    #[arg(long, default_value_t = 4)]
+    pub max_unnamed_per_address: usize,
     /// How long a graceful shutdown may take before the remaining connections
     /// are cut.
     #[arg(long = "shutdown-timeout-secs", value_name = "SECS")]
@@ -152,6 +160,9 @@ impl Settings {
             ("admins", admin_names(&self.admins, self.max_name_len)),
             ("admin_password", admin_password(self.admin_password.as_deref(), &self.admins)),
             ("name_timeout", timeout(self.name_timeout)),
+            ("max_per_address", at_least_one(self.max_per_address)),
+            ("max_unnamed_per_address",
+                part_of_the_cap(self.max_per_address, self.max_unnamed_per_address)),
             ("shutdown_timeout", timeout(self.shutdown_timeout)),
             ("message_rate", at_least_one(self.message_rate)),
             ("message_burst", at_least_one(self.message_burst)),
@@ -216,6 +227,13 @@ fn timeout(got: Duration) -> Option<String> {
     } else {
         (got > MAX_TIMEOUT).then(|| format!("must be at most a day (got {got:?})"))
     }
+}
+
+/// The rule for `max_unnamed_per_address`: some of an address's places, and
+/// at least one, or nobody could connect to choose a name.
+fn part_of_the_cap(max_per_address: usize, got: usize) -> Option<String> {
+    (got == 0 || got > max_per_address)
+        .then(|| format!("must be from 1 to max_per_address ({max_per_address}) (got {got})"))
 }
 
 /// The rule for the default room: a valid room name.

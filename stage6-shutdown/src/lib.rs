@@ -40,6 +40,11 @@
 //!   server is full and disconnected. A connection that has not chosen a name
 //!   within [`Settings::name_timeout`] is disconnected, so that unnamed
 //!   connections cannot fill the server.
+//! - At most [`Settings::max_per_address`] connections from one IP address,
+//!   and of those at most [`Settings::max_unnamed_per_address`] without a
+//!   name: the next one is told `error: too many connections from your
+//!   address (N); try again later` and disconnected, so that one host cannot
+//!   lock out the others ([`addresses`]).
 //! - A name listed as an admin's is reserved: it is claimed by answering the
 //!   name prompt with the name and the admin password, and only a client that
 //!   did so may act as an admin. At most [`Settings::max_rooms`] rooms.
@@ -52,6 +57,7 @@
 //! - `/kick` works for admins anywhere, and for a room's operator (its member
 //!   present longest) in any room but the default one.
 
+pub mod addresses;
 mod client;
 pub mod command;
 pub mod config;

@@ -7,11 +7,12 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::{MissedTickBehavior, interval, timeout};
 use tracing::{Instrument, error, info, info_span, warn};
 
+use crate::addresses::{AddressPlace, Addresses};
 use crate::directory::Directory;
 use crate::history::{History, InMemoryHistory};
 use crate::metrics::Metrics;
@@ -51,6 +52,8 @@ pub struct Shared {
     /// Rooms and names, in a `std::sync::RwLock` held for a few microseconds
     /// and never across an `.await` (stage 5 measured it against a `Mutex`).
     directory: RwLock<Directory>,
+    /// How many connections each client address holds.
+    addresses: Addresses,
 }
 // ANCHOR_END: shared
 
@@ -116,6 +119,7 @@ pub async fn run(
             config.clone(),
             Arc::clone(&services.metrics),
         )),
+        addresses: Addresses::new(config.max_per_address, config.max_unnamed_per_address),
         config,
         services,
         stop: stop_seen,
@@ -154,8 +158,8 @@ pub async fn run(
 // ANCHOR_END: run_loop
 
 /// Gives an accepted connection a task of its own, in `clients`: a client's
-/// task if there is a place for it under `max_users`, else a short one that
-/// turns it away.
+/// task if there is a place for it (see [`place_for`]), else a short one
+/// that turns it away.
 async fn admit(
     accepted: io::Result<(TcpStream, SocketAddr)>,
     shared: &Arc<Shared>,
@@ -171,14 +175,37 @@ async fn admit(
             return;
         }
     };
-    let Ok(place) = Arc::clone(places).try_acquire_owned() else {
-        clients.spawn(client::turn_away(stream, shared.config.max_users));
-        return;
+    let (place, address) = match place_for(shared, places, peer) {
+        Ok(places) => places,
+        Err(refusal) => {
+            clients.spawn(client::turn_away(stream, refusal));
+            return;
+        }
     };
     // Chat lines are small and latency matters: send each at once.
     let _ = stream.set_nodelay(true);
     let span = info_span!("client", %peer);
-    clients.spawn(client::serve(Arc::clone(shared), stream, place).instrument(span));
+    let serve = client::serve(Arc::clone(shared), stream, place, address);
+    clients.spawn(serve.instrument(span));
+}
+
+/// A place for a new connection from `peer` among its address's
+/// connections and one under `max_users`, without waiting; or why not.
+fn place_for(
+    shared: &Shared,
+    places: &Arc<Semaphore>,
+    peer: SocketAddr,
+) -> Result<(OwnedSemaphorePermit, AddressPlace), String> {
+    let address = shared.addresses.admit(peer.ip());
+    let address = address.map_err(|too_many| too_many.to_string())?;
+    let Ok(place) = Arc::clone(places).try_acquire_owned() else {
+        // Returning drops `address`, which gives its place back.
+        return Err(format!(
+            "the server is full ({} users)",
+            shared.config.max_users
+        ));
+    };
+    Ok((place, address))
 }
 
 /// Shuts down gracefully, within `shutdown_timeout`: no new connections, and

@@ -21,6 +21,7 @@ fn the_defaults_are_valid() {
         default_room: "lobby".to_owned(), motd: None, admins: Vec::new(), admin_password: None,
         name_timeout: Duration::from_secs(30), shutdown_timeout: Duration::from_secs(5),
         message_rate: 5, message_burst: 10, history_len: 20, announce_limit: 100,
+        max_per_address: 16, max_unnamed_per_address: 4,
     };
     assert_eq!(*ServerConfig::default(), expected);
 }
@@ -36,6 +37,7 @@ fn every_setting_is_kept() {
         admin_password: Some("s3cret".to_owned()), name_timeout: Duration::from_millis(3),
         shutdown_timeout: Duration::from_millis(4), message_rate: 7, message_burst: 8,
         history_len: 0, announce_limit: 9,
+        max_per_address: 5, max_unnamed_per_address: 5,
     };
     let config = settings.clone().build().expect("valid settings");
     assert_eq!(*config, settings);
@@ -85,6 +87,14 @@ fn each_bad_value_is_named_with_its_rule() {
         (|s| s.admin_password = Some("two words".into()),
             "admin_password must be one word, without control characters"),
         (|s| s.name_timeout = Duration::ZERO, "name_timeout must not be zero"),
+        (|s| s.max_per_address = 0, "max_per_address must be at least 1; \
+            max_unnamed_per_address must be from 1 to max_per_address (0) (got 4)"),
+        (|s| s.max_per_address = 3,
+            "max_unnamed_per_address must be from 1 to max_per_address (3) (got 4)"),
+        (|s| s.max_unnamed_per_address = 0,
+            "max_unnamed_per_address must be from 1 to max_per_address (16) (got 0)"),
+        (|s| s.max_unnamed_per_address = 17,
+            "max_unnamed_per_address must be from 1 to max_per_address (16) (got 17)"),
         (|s| s.shutdown_timeout = Duration::ZERO, "shutdown_timeout must not be zero"),
         (|s| s.idle_timeout = Duration::from_secs(u64::MAX),
             "idle_timeout must be at most a day (got 18446744073709551615s)"),

@@ -61,6 +61,7 @@ impl Client {
             let consumed = lines.consumed();
             self.inbox.consume(consumed);
             if let Some((name, admin, membership, kicked)) = registered {
+                self.address.named();
                 let member = connection.authenticate(name, admin).enter(membership);
                 info!(id = %self.id, name = member.name(), "registered");
                 self.welcome(&member).await?;
