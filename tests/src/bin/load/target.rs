@@ -64,8 +64,10 @@ impl SpawnedServer {
         deadline: Instant,
     ) -> anyhow::Result<SpawnedServer> {
         let shown = binary.display();
+        let caps = per_address_caps(binary, args).await;
         let mut child = Command::new(binary)
             .args(["--addr", "127.0.0.1:0"])
+            .args(caps)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -120,6 +122,33 @@ impl SpawnedServer {
         let _ = self.child.start_kill();
         let _ = timeout(Duration::from_secs(1), self.child.wait()).await;
     }
+}
+
+/// Arguments that lift the caps per client address of stages 4-6, which
+/// would turn away all but a few of this tool's clients: they all connect
+/// from 127.0.0.1. Only for a binary whose `--help` lists the flags (stages
+/// 1-3 have none), and only if `args` sets neither of them.
+async fn per_address_caps(binary: &Path, args: &[String]) -> Vec<String> {
+    const FLAGS: [&str; 2] = ["--max-per-address", "--max-unnamed-per-address"];
+    let mut help = Command::new(binary);
+    help.arg("--help")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null());
+    let help = match timeout(START_TIMEOUT, help.kill_on_drop(true).output()).await {
+        Ok(Ok(output)) => String::from_utf8_lossy(&output.stdout).into_owned(),
+        _ => return Vec::new(),
+    };
+    let given = args
+        .iter()
+        .any(|arg| FLAGS.iter().any(|f| arg.starts_with(f)));
+    if given || !FLAGS.iter().all(|flag| help.contains(flag)) {
+        return Vec::new();
+    }
+    let unlimited = usize::MAX.to_string();
+    FLAGS
+        .iter()
+        .flat_map(|flag| [flag.to_string(), unlimited.clone()])
+        .collect()
 }
 
 /// Splits `<stage> listening on <addr>`.
