@@ -10,7 +10,6 @@ mod naming;
 mod output;
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
@@ -25,6 +24,7 @@ use crate::directory::Kick;
 use crate::inbox::Inbox;
 use crate::rate::RateLimit;
 use crate::server::Shared;
+use crate::transport::Transport;
 use crate::{ChatError, UserId};
 
 /// How long a client being disconnected gets to read its last line.
@@ -91,25 +91,16 @@ struct Session {
 }
 // ANCHOR_END: client
 
-// ANCHOR: counted
-/// Counts the connection in the metrics for as long as it lives (RAII).
-struct Counted(Arc<Shared>);
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.0.services.metrics.connected.fetch_sub(1, Relaxed);
-    }
-}
-// ANCHOR_END: counted
-
 // ANCHOR: serve
 /// Serves one client from connection to goodbye.
 ///
 /// `_place` is the client's place under `max_users`: the task owns it, so it
 /// is given back when the task ends, however it ends (pattern 9, RAII).
 pub async fn serve(shared: Arc<Shared>, stream: TcpStream, _place: OwnedSemaphorePermit) {
-    shared.services.metrics.connected.fetch_add(1, Relaxed);
-    let _counted = Counted(Arc::clone(&shared));
+    // ANCHOR: counted
+    // Counted as open until the task ends, however it ends (RAII).
+    let _counted = shared.services.metrics.connection_opened(Transport::Tcp);
+    // ANCHOR_END: counted
     let (reader, writer) = stream.into_split();
     let config = &shared.config;
     let mut client = Client {
