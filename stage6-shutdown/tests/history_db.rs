@@ -317,3 +317,51 @@ async fn the_sqlite_history_keeps_the_last_len_per_room_and_forgets() {
         "ids after a reopen start past the stored ones; got {next}"
     );
 }
+
+#[tokio::test]
+async fn a_full_queue_drops_records_without_waiting_and_counts_them() {
+    use stage6_shutdown::history::Entry;
+    let dir = TempDir::new("full");
+    let db = dir.path("history.db");
+    let entry = |id: u64| Entry {
+        id,
+        line: Arc::from(format!("<a> {id}\n")),
+    };
+    let metrics = Arc::new(Metrics::new());
+    let history = SqliteHistory::open(&db, 20, Arc::clone(&metrics))
+        .await
+        .expect("a fresh database opens");
+    // Another program holds the write lock: the database thread writes
+    // nothing, and its queue fills up.
+    let holder = rusqlite::Connection::open(&db).expect("a second connection");
+    holder
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("the write lock");
+    let started = Instant::now();
+    for id in 1..=10_000 {
+        history.record("lobby", entry(id)).await;
+    }
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(1),
+        "[{STAGE}] recording must never wait for the database (a talker would \
+         wait with it); 10,000 records took {took:?}"
+    );
+    // The queue holds 4,096 and the thread took a batch or two: thousands
+    // were dropped, and each is counted.
+    let failures = wait_for_count(&metrics, "chat_history_failures_total", 5_000.0);
+    assert!(
+        failures >= 5_000.0,
+        "[{STAGE}] each dropped record counts in chat_history_failures_total; got {failures}"
+    );
+    // Once the lock is gone, the history works again.
+    holder.execute_batch("COMMIT").expect("the lock released");
+    history.flush().await;
+    history.record("lobby", entry(20_001)).await;
+    let recent = history.recent("lobby").await;
+    assert_eq!(
+        recent.last(),
+        Some(&entry(20_001)),
+        "[{STAGE}] the history should record again once the database is free"
+    );
+}

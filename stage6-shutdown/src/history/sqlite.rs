@@ -239,8 +239,7 @@ impl Owner {
         };
         let mut batch = Vec::with_capacity(BATCH);
         while queue.blocking_recv_many(&mut batch, BATCH) > 0 {
-            let result = self.run_batch(&mut db, &mut batch);
-            self.note(result);
+            self.run_batch(&mut db, &mut batch);
         }
     }
 
@@ -294,13 +293,48 @@ impl Owner {
     }
 
     /// Does the commands in `batch` (and empties it) in one transaction.
-    fn run_batch(&mut self, db: &mut Connection, batch: &mut Vec<Command>) -> rusqlite::Result<()> {
-        let tx = db.transaction()?;
+    fn run_batch(&mut self, db: &mut Connection, batch: &mut Vec<Command>) {
+        let mut flushed = Vec::new();
+        // The write lock is taken at once (waiting at most `BUSY_TIMEOUT`):
+        // while another program holds it, the batch fails as a whole, rather
+        // than each command waiting for the lock in turn.
+        match db.transaction_with_behavior(TransactionBehavior::Immediate) {
+            Ok(tx) => {
+                self.apply(&tx, batch.drain(..), &mut flushed);
+                let committed = tx.commit();
+                self.note(committed);
+            }
+            Err(error) => {
+                for command in batch.drain(..) {
+                    match command {
+                        Command::Flush { done } => flushed.push(done),
+                        // Dropping a `Recent` drops its reply: no replay.
+                        _ => self.metrics.history_failed(),
+                    }
+                }
+                self.note(Err(error));
+            }
+        }
+        // Told once the batch is committed (or has failed): nothing before
+        // the flush is still on its way to the disk.
+        for done in flushed {
+            let _ = done.send(());
+        }
+    }
+
+    /// Does each command within `tx`; flushes are put in `flushed`, to be
+    /// answered after the commit.
+    fn apply(
+        &mut self,
+        tx: &Connection,
+        batch: impl Iterator<Item = Command>,
+        flushed: &mut Vec<oneshot::Sender<()>>,
+    ) {
         let mut trimmed: Vec<String> = Vec::new();
-        for command in batch.drain(..) {
+        for command in batch {
             let result = match command {
                 Command::Record { room, entry } => {
-                    let result = record(&tx, &room, &entry, self.len);
+                    let result = record(tx, &room, &entry, self.len);
                     if !trimmed.contains(&room) {
                         trimmed.push(room);
                     }
@@ -308,8 +342,7 @@ impl Owner {
                 }
                 Command::Recent { room, reply } => {
                     // A failed read answers with nothing: no replay, no wait.
-                    let result = recent(&tx, &room, self.len);
-                    let (entries, result) = match result {
+                    let (entries, result) = match recent(tx, &room, self.len) {
                         Ok(entries) => (entries, Ok(())),
                         Err(error) => (Vec::new(), Err(error)),
                     };
@@ -319,9 +352,8 @@ impl Owner {
                 Command::Forget { room } => tx
                     .execute("DELETE FROM messages WHERE room = ?1", params![room])
                     .map(drop),
-                // Everything before it is committed below, with this batch.
                 Command::Flush { done } => {
-                    let _ = done.send(());
+                    flushed.push(done);
                     Ok(())
                 }
             };
@@ -329,9 +361,8 @@ impl Owner {
         }
         // Once per room per batch, not once per message.
         for room in &trimmed {
-            self.note(trim(&tx, room, self.len));
+            self.note(trim(tx, room, self.len));
         }
-        tx.commit()
     }
 
     /// Counts and logs a failure; logs at `warn` when failures start and
