@@ -3,8 +3,8 @@
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-
 use std::time::Instant;
+
 use tokio::sync::{Notify, broadcast};
 
 use crate::UserId;

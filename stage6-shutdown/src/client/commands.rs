@@ -1,8 +1,8 @@
 //! What a member's lines do: chat text and commands.
 
 use std::sync::Arc;
-
 use std::time::Instant;
+
 use tokio::sync::broadcast::{self, error::TryRecvError};
 
 use super::Session;
