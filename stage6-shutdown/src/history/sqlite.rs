@@ -394,6 +394,8 @@ fn record(db: &Connection, room: &str, entry: &Entry, len: i64) -> rusqlite::Res
     // billion messages a second.
     let id = i64::try_from(entry.id).unwrap_or(i64::MAX);
     let line: &str = &entry.line;
+    // OR REPLACE: should two servers ever share one file, their ids can meet;
+    // the newer message then wins, rather than the record failing.
     db.prepare_cached("INSERT OR REPLACE INTO messages (id, room, line) VALUES (?1, ?2, ?3)")?
         .execute(params![id, room, line])
         .map(drop)
