@@ -10,7 +10,6 @@ mod naming;
 mod output;
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
@@ -26,6 +25,7 @@ use crate::directory::Kick;
 use crate::inbox::Inbox;
 use crate::rate::RateLimit;
 use crate::server::Shared;
+use crate::transport::Transport;
 use crate::{ChatError, UserId};
 
 /// How long a client being disconnected gets to read its last line.
@@ -94,17 +94,6 @@ struct Session {
 }
 // ANCHOR_END: client
 
-// ANCHOR: counted
-/// Counts the connection in the metrics for as long as it lives (RAII).
-struct Counted(Arc<Shared>);
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.0.services.metrics.connected.fetch_sub(1, Relaxed);
-    }
-}
-// ANCHOR_END: counted
-
 // ANCHOR: serve
 /// Serves one client from connection to goodbye.
 ///
@@ -116,8 +105,10 @@ pub async fn serve(
     _place: OwnedSemaphorePermit,
     address: AddressPlace,
 ) {
-    shared.services.metrics.connected.fetch_add(1, Relaxed);
-    let _counted = Counted(Arc::clone(&shared));
+    // ANCHOR: counted
+    // Counted as open until the task ends, however it ends (RAII).
+    let _counted = shared.services.metrics.connection_opened(Transport::Tcp);
+    // ANCHOR_END: counted
     let (reader, writer) = stream.into_split();
     let config = &shared.config;
     let mut client = Client {

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 
 use tokio::sync::oneshot;
 
@@ -58,7 +57,7 @@ impl Directory {
     pub fn new(config: ServerConfig, metrics: Arc<Metrics>) -> Self {
         let default_room = Room::new(config.default_room.as_str(), config.room_buffer);
         let rooms = HashMap::from([(config.default_room.clone(), default_room)]);
-        metrics.rooms.store(1, Relaxed);
+        metrics.room_opened();
         Directory {
             config,
             rooms,
@@ -271,7 +270,7 @@ impl Directory {
     fn add_to_room(&mut self, id: UserId, name: &str, room: &str) -> Membership {
         let buffer = self.config.room_buffer;
         let target = self.rooms.entry(room.to_owned()).or_insert_with(|| {
-            self.metrics.rooms.fetch_add(1, Relaxed);
+            self.metrics.room_opened();
             Room::new(room, buffer)
         });
         if target.len() < self.config.announce_limit {
@@ -290,7 +289,7 @@ impl Directory {
 
     /// Takes a member out of its room, tells the room (with `reason`, if any),
     /// and removes the room if it is now empty; the default room always stays.
-    /// Returns the name of a removed room.
+    /// Returns the name of a removed room, whose history is to be forgotten.
     fn remove_from_room(
         &mut self,
         connection: &Connection<InRoom>,
@@ -312,8 +311,9 @@ impl Directory {
         }
         if room.is_empty() && connection.room() != self.config.default_room.as_str() {
             self.rooms.remove(connection.room());
-            self.metrics.rooms.fetch_sub(1, Relaxed);
-            return Some(connection.room().to_owned());
+            self.metrics.room_closed();
+            // Not at shutdown: a history kept on disk replays it after a restart.
+            return (!self.closing).then(|| connection.room().to_owned());
         }
         None
     }

@@ -1,19 +1,44 @@
-//! Recent messages per room, behind a pluggable async interface (pattern 21).
+//! Recent messages per room, behind a pluggable async interface (pattern 21):
+//! in memory by default, in SQLite with `--history-db` ([`SqliteHistory`]).
+
+mod sqlite;
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
+
+pub use sqlite::{HistoryDbError, SqliteHistory};
 
 /// One remembered chat message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    /// The message's id, unique for the server's life; a newcomer uses it to
+    /// The message's id, from [`next_message_id`]; a newcomer uses it to
     /// skip a live copy of a message it was just replayed.
     pub id: u64,
     /// The line as members received it, newline included.
     pub line: Arc<str>,
 }
+
+// ANCHOR: message_ids
+/// The next chat message's id. One counter for the process, so ids are
+/// unique across every server in it (the tests run many).
+static NEXT_MESSAGE: AtomicU64 = AtomicU64::new(1);
+
+/// A new chat message id, larger than every id handed out before.
+pub fn next_message_id() -> u64 {
+    NEXT_MESSAGE.fetch_add(1, Relaxed)
+}
+
+/// Makes every id handed out from now on larger than `largest`. A history
+/// that outlives the process calls it with the largest id it holds: an
+/// earlier run's message replayed with the same id as a live one would make
+/// the newcomer skip the live one as already seen.
+pub fn ids_after(largest: u64) {
+    NEXT_MESSAGE.fetch_max(largest.saturating_add(1), Relaxed);
+}
+// ANCHOR_END: message_ids
 
 // ANCHOR: history_future
 /// The future each [`History`] method returns: boxed, so that the trait can

@@ -14,9 +14,12 @@
 //!   it); big rooms sum up arrivals and departures once a second instead of
 //!   announcing each to everyone.
 //! - **History**: each room replays its last messages to newcomers, through
-//!   the [`History`](history::History) trait, in memory by default.
-//! - **Metrics** at `--metrics-addr` (see [`metrics`]) and logs with
-//!   `tracing`, filtered by `RUST_LOG` (for example `RUST_LOG=debug`).
+//!   the [`History`](history::History) trait, in memory by default, or in a
+//!   SQLite file that outlives the process with `--history-db`
+//!   ([`SqliteHistory`](history::SqliteHistory)).
+//! - **Metrics** in Prometheus's format at `--metrics-addr` (see [`metrics`])
+//!   and logs with `tracing`, filtered by `RUST_LOG` (for example
+//!   `RUST_LOG=debug`).
 //!
 //! ## Rules for untrusted input
 //! - A line longer than [`Settings::max_line_len`] bytes gets
@@ -75,6 +78,7 @@ mod rate;
 mod room;
 pub mod server;
 mod text;
+pub mod transport;
 
 pub use command::{Command, CommandError, HELP, Input, parse_input};
 pub use config::{ConfigError, ServerConfig, Settings};

@@ -1,14 +1,20 @@
 //! Starts the stage 6 chat server.
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
 use clap::Parser;
 use stage6_shutdown::filter::{flood_guard, mask_words, max_length, slow_mode};
-use stage6_shutdown::{Services, Settings, bind, metrics, run};
-use tracing::info;
+use stage6_shutdown::history::SqliteHistory;
+use stage6_shutdown::metrics::{self, Metrics};
+use stage6_shutdown::{Services, Settings, bind, run};
+use tracing::{info, warn};
 use tracing_subscriber::EnvFilter;
 
 /// The production chat server: graceful shutdown, limits, history, metrics.
@@ -28,6 +34,10 @@ struct Args {
     /// Serve metrics over HTTP at this address, as HOST:PORT (off if unset).
     #[arg(long)]
     metrics_addr: Option<String>,
+    /// Keep each room's last messages in this SQLite file, so that they are
+    /// replayed after a restart (in memory, and lost at exit, if unset).
+    #[arg(long, value_name = "PATH")]
+    history_db: Option<PathBuf>,
     /// The server's settings, each with its own flag.
     #[command(flatten)]
     settings: Settings,
@@ -51,6 +61,16 @@ async fn main() -> anyhow::Result<()> {
     let config = args.settings.build()?;
 
     let mut services = Services::new(&config);
+    let history_db = match &args.history_db {
+        Some(path) => {
+            let metrics = Arc::clone(&services.metrics);
+            let db = SqliteHistory::open(path, config.history_len, metrics).await?;
+            let db = Arc::new(db);
+            services.history = Arc::clone(&db) as _;
+            Some(db)
+        }
+        None => None,
+    };
     let max_chars = usize::try_from(args.max_message_chars).unwrap_or(usize::MAX);
     services.filters.push(max_length(max_chars));
     if !args.masked.is_empty() {
@@ -80,6 +100,10 @@ async fn main() -> anyhow::Result<()> {
     }
 
     run(listener, config, services, shutdown).await;
+    if let Some(db) = history_db {
+        // What the last messages recorded is written before the process ends.
+        db.flush().await;
+    }
     Ok(())
 }
 
@@ -93,15 +117,34 @@ fn init_logging() {
         .init();
 }
 
-/// Serves the metrics over HTTP at `addr`, on a task of their own.
-async fn serve_metrics(addr: &str, metrics: Arc<metrics::Metrics>) -> anyhow::Result<()> {
+// ANCHOR: serve_metrics
+/// Serves the metrics at `/metrics` on `addr`, on a task of their own: a
+/// private port for Prometheus, apart from the chat. axum answers any other
+/// path with 404 Not Found.
+async fn serve_metrics(addr: &str, metrics: Arc<Metrics>) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot serve metrics on {addr}"))?;
     info!(addr = %listener.local_addr()?, "metrics at /metrics");
-    tokio::spawn(metrics::serve(listener, metrics));
+    let app = axum::Router::new()
+        .route("/metrics", axum::routing::get(show_metrics))
+        .with_state(metrics);
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, app).await {
+            warn!(%error, "the metrics endpoint stopped");
+        }
+    });
     Ok(())
 }
+
+/// `GET /metrics`: the metrics, in the text format Prometheus reads.
+async fn show_metrics(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        metrics.render(),
+    )
+}
+// ANCHOR_END: serve_metrics
 
 // ANCHOR: shutdown_signal
 /// A future that completes on Ctrl+C (SIGINT) or, on Unix, SIGTERM, the

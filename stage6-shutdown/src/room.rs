@@ -3,6 +3,7 @@
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::time::Instant;
 
 use tokio::sync::{Notify, broadcast};
 
@@ -22,6 +23,8 @@ pub struct Delivery {
     pub id: Option<u64>,
     /// The whole line, newline included, ready to write.
     pub line: Arc<str>,
+    /// When it entered the room: the delivery latency metric starts here.
+    pub sent: Instant,
 }
 // ANCHOR_END: delivery
 
@@ -218,6 +221,7 @@ impl Room {
             from,
             id: None,
             line: Arc::from(line),
+            sent: Instant::now(),
         });
     }
 

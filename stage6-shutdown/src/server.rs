@@ -128,7 +128,6 @@ pub async fn run(
     let mut clients = JoinSet::new();
     let mut second = interval(Duration::from_secs(1));
     second.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut messages_at_last_tick = 0;
     // ANCHOR: run_select
     tokio::pin!(shutdown);
     loop {
@@ -138,7 +137,6 @@ pub async fn run(
             }
             _ = second.tick() => {
                 shared.directory_mut().summarize();
-                shared.services.metrics.tick(&mut messages_at_last_tick);
             }
             // Finished tasks are collected as they end, so the set stays small.
             Some(ended) = clients.join_next(), if !clients.is_empty() => {

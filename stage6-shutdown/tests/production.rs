@@ -9,7 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use chat_harness::{ChildServer, Client, Tally, TestServer};
-use stage6_shutdown::metrics::{self, Metrics};
+use stage6_shutdown::metrics::Metrics;
 use stage6_shutdown::{ServerConfig, Services, Settings, run};
 use tokio::sync::oneshot;
 
@@ -329,8 +329,8 @@ fn summed_up(client: &mut Client) -> (usize, usize) {
 }
 
 #[test]
-fn the_metrics_endpoint_shows_the_counters() {
-    let metrics = Arc::new(Metrics::default());
+fn the_counters_follow_the_chat() {
+    let metrics = Arc::new(Metrics::new());
     let shown = Arc::clone(&metrics);
     let (server, _trigger) = start_with_services(
         relaxed().build().expect("a valid configuration"),
@@ -344,35 +344,95 @@ fn the_metrics_endpoint_shows_the_counters() {
     alice.expect("* bob joined #lobby");
     alice.send("hello");
     bob.expect("<alice> hello");
+    // bob's metrics are counted just after his write: poll, briefly.
+    let text = metrics_reaching(|| metrics.render(), "chat_messages_delivered_total 1\n");
+    for expected in [
+        "chat_connected{transport=\"tcp\"} 2\n",
+        "chat_connections_total{transport=\"tcp\"} 2\n",
+        "chat_rooms 1\n",
+        "chat_messages_received_total 1\n",
+        "chat_messages_delivered_total 1\n",
+        // One batch each: bob's arrival told to alice (her task wrote it
+        // before it read her "hello"), and alice's message to bob.
+        "chat_delivery_latency_seconds_count 2\n",
+    ] {
+        assert!(
+            text.contains(expected),
+            "[{STAGE}] the metrics should contain {expected:?}; got:\n{text}"
+        );
+    }
+}
 
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-    let addr = listener
-        .local_addr()
-        .expect("a bound listener has an address");
-    listener.set_nonblocking(true).expect("non-blocking");
-    thread::spawn(move || {
-        let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
-            metrics::serve(listener, metrics).await;
-        });
-    });
+/// Calls `render` until its text contains `awaited` or 5 s have passed;
+/// returns the last text.
+fn metrics_reaching(render: impl Fn() -> String, awaited: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = render();
+        if text.contains(awaited) || Instant::now() >= deadline {
+            return text;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `GET path` over HTTP/1.1 from `addr`; the whole response.
+fn http_get(addr: &str, path: &str) -> String {
     let mut http = TcpStream::connect(addr).expect("the metrics endpoint accepts");
     http.set_read_timeout(Some(Duration::from_secs(5)))
         .expect("a timeout");
-    http.write_all(b"GET /metrics HTTP/1.0\r\n\r\n")
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    http.write_all(request.as_bytes())
         .expect("the request is sent");
     let mut response = String::new();
     http.read_to_string(&mut response).expect("a response");
+    response
+}
+
+#[test]
+fn the_metrics_endpoint_shows_the_counters() {
+    // A free port for --metrics-addr: bound, noted, and let go.
+    let metrics_addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .to_string();
+    let server = ChildServer::spawn(
+        STAGE,
+        env!("CARGO_BIN_EXE_stage6-shutdown"),
+        &["--metrics-addr", &metrics_addr],
+    );
+    let mut alice = server.connect("alice");
+    alice.expect("welcome! what is your name?");
+    alice.send("alice");
+    alice.expect("welcome, alice! you are in #lobby");
+    let mut bob = server.connect("bob");
+    bob.expect("welcome! what is your name?");
+    bob.send("bob");
+    bob.expect("welcome, bob! you are in #lobby");
+    alice.expect("* bob joined #lobby");
+    alice.send("hello");
+    bob.expect("<alice> hello");
+
+    let response = metrics_reaching(
+        || http_get(&metrics_addr, "/metrics"),
+        "chat_messages_delivered_total 1\n",
+    );
     for expected in [
-        "HTTP/1.0 200 OK",
-        "chat_connected_clients 2\n",
+        "HTTP/1.1 200 OK",
+        "application/openmetrics-text",
+        "chat_connected{transport=\"tcp\"} 2\n",
         "chat_rooms 1\n",
-        "chat_messages_total 1\n",
+        "chat_messages_received_total 1\n",
+        "chat_messages_delivered_total 1\n",
     ] {
         assert!(
             response.contains(expected),
             "[{STAGE}] the metrics should contain {expected:?}; got:\n{response}"
         );
     }
+    let other = http_get(&metrics_addr, "/");
+    assert!(
+        other.starts_with("HTTP/1.1 404"),
+        "[{STAGE}] the metrics port serves /metrics only; / got:\n{other}"
+    );
 }

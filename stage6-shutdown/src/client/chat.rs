@@ -1,7 +1,6 @@
 //! The session loop: a member's task waits for whichever comes first.
 
 use std::io;
-use std::sync::atomic::Ordering::Relaxed;
 
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::oneshot;
@@ -144,7 +143,7 @@ impl Client {
                     // Over the limit: the line is dropped, and the client
                     // hears about it once, not once per line.
                     let shared = &self.session.shared;
-                    shared.services.metrics.rate_limited.fetch_add(1, Relaxed);
+                    shared.services.metrics.rate_limited();
                     if std::mem::replace(&mut self.told_to_slow_down, true) {
                         continue;
                     }

@@ -1,14 +1,13 @@
 //! What a member's lines do: chat text and commands.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
-use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
 
 use tokio::sync::broadcast::{self, error::TryRecvError};
 
 use super::Session;
 use crate::connection::{Connection, InRoom};
-use crate::history::Entry;
+use crate::history::{self, Entry};
 use crate::room::Delivery;
 use crate::{ChatError, Command, HELP, Input, LineError, UserId, parse_input};
 
@@ -61,9 +60,6 @@ impl Session {
     /// Relays chat text to the member's room: through the filters, into the
     /// room's history, then to everyone in the room.
     async fn say(&self, member: &mut Connection<InRoom>, text: &str) -> Result<(), ChatError> {
-        /// Gives every chat message an id, unique for the server's life.
-        static NEXT_MESSAGE: AtomicU64 = AtomicU64::new(1);
-
         // While this task waits for the filters and the history, its own
         // receiver goes unread: it counts as blocked, so that the room's talkers
         // do not pause for it. No lock is held: a slow filter delays this sender.
@@ -75,7 +71,7 @@ impl Session {
             .await
             .map_err(ChatError::Blocked)?;
         let line: Arc<str> = Arc::from(format!("<{}> {text}\n", member.name()));
-        let id = NEXT_MESSAGE.fetch_add(1, Relaxed);
+        let id = history::next_message_id();
         // Recorded before it is sent: a newcomer who subscribes in between finds
         // it in the history and skips the live copy by its id.
         let entry = Entry {
@@ -88,9 +84,10 @@ impl Session {
             from: member.id(),
             id: Some(id),
             line,
+            sent: Instant::now(),
         };
         member.channel().send(delivery);
-        services.metrics.messages.fetch_add(1, Relaxed);
+        services.metrics.message_received();
         Ok(())
     }
     // ANCHOR_END: say

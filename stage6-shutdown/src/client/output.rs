@@ -3,7 +3,7 @@
 
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
 
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::time::timeout;
@@ -18,6 +18,17 @@ use crate::room::{Channel, Delivery};
 /// stays small.
 const MAX_BATCH: usize = 64 * 1024;
 
+/// Room lines gathered for one write, and what the metrics need to know.
+#[derive(Default)]
+struct Batch {
+    /// The lines, one after the other.
+    text: String,
+    /// How many of them are chat messages (the rest are notices).
+    messages: u64,
+    /// When the oldest of them entered the room, if the batch has any.
+    oldest: Option<Instant>,
+}
+
 impl Session {
     // ANCHOR: deliver
     /// Writes `first`, and every other line the room has already queued for
@@ -28,7 +39,7 @@ impl Session {
         member: &mut Connection<InRoom>,
         first: Result<Delivery, RecvError>,
     ) -> Result<(), ChatError> {
-        let mut batch = String::new();
+        let mut batch = Batch::default();
         let mut next = first.map_err(|error| match error {
             RecvError::Lagged(missed) => TryRecvError::Lagged(missed),
             RecvError::Closed => TryRecvError::Closed,
@@ -38,12 +49,10 @@ impl Session {
                 Ok(delivery) => self.add_to_batch(&mut batch, &delivery, member),
                 // The room's ring moved on without this member: say how far.
                 Err(TryRecvError::Lagged(missed)) => {
-                    self.shared
-                        .services
-                        .metrics
-                        .dropped
-                        .fetch_add(missed, Relaxed);
-                    batch.push_str(&format!("* you missed {missed} messages\n"));
+                    self.shared.services.metrics.missed_told(missed);
+                    batch
+                        .text
+                        .push_str(&format!("* you missed {missed} messages\n"));
                 }
                 Err(TryRecvError::Empty | TryRecvError::Closed) => {
                     // Caught up: this member may be the one talkers wait for.
@@ -51,22 +60,30 @@ impl Session {
                     break;
                 }
             }
-            if batch.len() >= MAX_BATCH {
+            if batch.text.len() >= MAX_BATCH {
                 break;
             }
             next = member.membership().receiver.try_recv();
         }
         // The buffer is dropped after the write: an idle member holds none.
-        self.write(&batch, Some(member.channel())).await
+        self.write(&batch.text, Some(member.channel())).await?;
+        // One metrics update per batch, however many lines it held.
+        if let Some(oldest) = batch.oldest {
+            let metrics = &self.shared.services.metrics;
+            metrics.delivered(batch.messages, oldest);
+        }
+        Ok(())
     }
     // ANCHOR_END: deliver
 
     /// Adds a room line to `batch`, unless this member sent it or was just
     /// replayed it from the history.
-    fn add_to_batch(&self, batch: &mut String, delivery: &Delivery, member: &Connection<InRoom>) {
+    fn add_to_batch(&self, batch: &mut Batch, delivery: &Delivery, member: &Connection<InRoom>) {
         let replayed = delivery.id.is_some_and(|id| self.replayed.contains(&id));
         if delivery.from != member.id() && !replayed {
-            batch.push_str(&delivery.line);
+            batch.text.push_str(&delivery.line);
+            batch.oldest.get_or_insert(delivery.sent);
+            batch.messages += u64::from(delivery.id.is_some());
         }
     }
 

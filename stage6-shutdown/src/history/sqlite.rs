@@ -1,0 +1,429 @@
+//! `--history-db PATH`: each room's last messages in SQLite, kept across restarts.
+//!
+//! SQLite's calls block, and blocking code must not run on tokio's threads: it
+//! would stall every task waiting for that thread. So the connection belongs
+//! to one thread of its own, which does what the async side asks through a
+//! bounded `mpsc` channel of commands; a command that needs an answer carries
+//! a `oneshot` for it. The async side never waits on the database for long: a
+//! record is queued, not awaited (the queue's order alone makes a later
+//! `recent` see it), a full queue drops the record, and a read that takes too
+//! long gives up. Each failure is logged and counted in
+//! `chat_history_failures_total`, and the chat goes on without history.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::thread;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::timeout;
+use tracing::{info, warn};
+
+use super::{Entry, History, HistoryFuture, ids_after};
+use crate::metrics::Metrics;
+
+/// How many commands may wait for the database thread; records beyond are dropped.
+const QUEUE: usize = 4096;
+/// The most commands handled in one transaction: one commit, so one sync to
+/// disk, for many messages.
+const BATCH: usize = 256;
+/// How long a newcomer's replay waits for the database before going without.
+const READ_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long a statement waits for a lock another connection holds: long
+/// enough for a commit or a closing connection's cleanup, short enough that a
+/// file locked by another program is an error at start, and never stalls the
+/// history for long at run time.
+const BUSY_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// The one table. `id` is the message's own id, unique across runs because
+/// each run's ids start after the largest one stored.
+const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS messages (
+        id   INTEGER PRIMARY KEY,
+        room TEXT NOT NULL,
+        line TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS messages_by_room ON messages (room, id);";
+
+/// What the async side asks the database thread to do, in order.
+enum Command {
+    /// Store a message, and drop the room's older ones beyond the limit.
+    Record { room: String, entry: Entry },
+    /// Answer with the room's messages, oldest first.
+    Recent {
+        room: String,
+        reply: oneshot::Sender<Vec<Entry>>,
+    },
+    /// Delete the room's messages.
+    Forget { room: String },
+    /// Answer once every command before this one is committed.
+    Flush { done: oneshot::Sender<()> },
+}
+
+/// Why `--history-db` cannot be used: the server refuses to start.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryDbError {
+    /// SQLite refused the file: corrupt, locked by another process, or not
+    /// writable (its message says which).
+    #[error("cannot use the history database {}: {reason}", path.display())]
+    Sqlite {
+        /// The file given to `--history-db`.
+        path: PathBuf,
+        /// What SQLite said.
+        reason: rusqlite::Error,
+    },
+    /// SQLite's integrity check found damage.
+    #[error("the history database {} is corrupt: {report}", path.display())]
+    Corrupt {
+        /// The file given to `--history-db`.
+        path: PathBuf,
+        /// The first problem the check reported.
+        report: String,
+    },
+    /// The thread that owns the connection could not start, or died.
+    #[error("cannot run the history database's thread: {0}")]
+    Thread(String),
+}
+
+// ANCHOR: sqlite_history
+/// A [`History`] in a SQLite file, owned by a thread of its own.
+pub struct SqliteHistory {
+    /// The queue to the database thread; the thread ends once this is dropped.
+    commands: mpsc::Sender<Command>,
+    /// Where failures are counted.
+    metrics: Arc<Metrics>,
+    /// Whether records are being dropped now: logged once per run of drops,
+    /// not once per message.
+    dropping: AtomicBool,
+}
+// ANCHOR_END: sqlite_history
+
+impl SqliteHistory {
+    /// Opens (or creates) the database at `path`, keeping up to `len`
+    /// messages per room, and checks now that it is usable: a corrupt,
+    /// locked or unwritable file is an error here, at start, not a surprise
+    /// at the first message. Message ids of this run start after the
+    /// largest one stored.
+    pub async fn open(
+        path: &Path,
+        len: usize,
+        metrics: Arc<Metrics>,
+    ) -> Result<SqliteHistory, HistoryDbError> {
+        let (commands, queue) = mpsc::channel(QUEUE);
+        let (opened, result) = oneshot::channel();
+        let owner = Owner {
+            path: path.to_owned(),
+            // SQLite's integers are i64; `history_len` is at most 1000.
+            len: i64::try_from(len).unwrap_or(i64::MAX),
+            metrics: Arc::clone(&metrics),
+            failing: false,
+        };
+        // The connection is made on the thread that will own it.
+        thread::Builder::new()
+            .name("history-db".into())
+            .spawn(move || owner.run(queue, opened))
+            .map_err(|error| HistoryDbError::Thread(error.to_string()))?;
+        let largest = result
+            .await
+            .map_err(|_| HistoryDbError::Thread("it ended while opening".into()))??;
+        ids_after(largest);
+        info!(path = %path.display(), "history in SQLite");
+        Ok(SqliteHistory {
+            commands,
+            metrics,
+            dropping: AtomicBool::new(false),
+        })
+    }
+
+    /// Waits (at most a few seconds) until everything recorded so far is on
+    /// disk: called once the server has stopped, before the process exits.
+    pub async fn flush(&self) {
+        let (done, flushed) = oneshot::channel();
+        if self.commands.send(Command::Flush { done }).await.is_ok()
+            && timeout(READ_TIMEOUT * 5, flushed).await.is_err()
+        {
+            warn!("the history database did not finish writing in time");
+        }
+    }
+
+    /// Queues `command` without waiting; a full queue or a dead thread drops
+    /// it, and that is counted and logged (once per run of drops).
+    fn queue(&self, command: Command) -> bool {
+        match self.commands.try_send(command) {
+            Ok(()) => {
+                self.dropping.store(false, Relaxed);
+                true
+            }
+            Err(error) => {
+                self.metrics.history_failed();
+                if !self.dropping.swap(true, Relaxed) {
+                    warn!(%error, "history database behind; dropping records until it catches up");
+                }
+                false
+            }
+        }
+    }
+}
+
+// ANCHOR: sqlite_impl
+impl History for SqliteHistory {
+    fn record<'a>(&'a self, room: &'a str, entry: Entry) -> HistoryFuture<'a, ()> {
+        let room = room.to_owned();
+        // Not awaited: the thread takes commands in order, so a `recent`
+        // queued after this record sees it, and a talker never waits for disk.
+        self.queue(Command::Record { room, entry });
+        Box::pin(std::future::ready(()))
+    }
+
+    fn recent<'a>(&'a self, room: &'a str) -> HistoryFuture<'a, Vec<Entry>> {
+        let (reply, answer) = oneshot::channel();
+        let queued = self.queue(Command::Recent {
+            room: room.to_owned(),
+            reply,
+        });
+        Box::pin(async move {
+            if !queued {
+                return Vec::new();
+            }
+            match timeout(READ_TIMEOUT, answer).await {
+                Ok(Ok(entries)) => entries,
+                // The thread failed (and counted it), or it is too slow.
+                Ok(Err(_)) => Vec::new(),
+                Err(_) => {
+                    self.metrics.history_failed();
+                    warn!(room, "history database too slow; no replay");
+                    Vec::new()
+                }
+            }
+        })
+    }
+
+    fn forget<'a>(&'a self, room: &'a str) -> HistoryFuture<'a, ()> {
+        let room = room.to_owned();
+        self.queue(Command::Forget { room });
+        Box::pin(std::future::ready(()))
+    }
+}
+// ANCHOR_END: sqlite_impl
+
+/// The database thread's state.
+struct Owner {
+    path: PathBuf,
+    /// Messages kept per room.
+    len: i64,
+    metrics: Arc<Metrics>,
+    /// Whether the last command failed: a failure is logged when it starts,
+    /// not once per message while it lasts.
+    failing: bool,
+}
+
+impl Owner {
+    /// Opens the database, tells `opened` how that went, then does the
+    /// queued commands until the [`SqliteHistory`] is dropped.
+    fn run(
+        mut self,
+        mut queue: mpsc::Receiver<Command>,
+        opened: oneshot::Sender<Result<u64, HistoryDbError>>,
+    ) {
+        let mut db = match self.open() {
+            Ok((db, largest)) => {
+                let _ = opened.send(Ok(largest));
+                db
+            }
+            Err(error) => {
+                let _ = opened.send(Err(error));
+                return;
+            }
+        };
+        let mut batch = Vec::with_capacity(BATCH);
+        while queue.blocking_recv_many(&mut batch, BATCH) > 0 {
+            self.run_batch(&mut db, &mut batch);
+        }
+    }
+
+    /// Opens and checks the database; returns it with the largest id stored.
+    fn open(&self) -> Result<(Connection, u64), HistoryDbError> {
+        let sqlite = |reason| HistoryDbError::Sqlite {
+            path: self.path.clone(),
+            reason,
+        };
+        let mut db = Connection::open(&self.path).map_err(sqlite)?;
+        // A lock that another program keeps is an error now, not a long wait.
+        db.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
+        let report: String = db
+            .query_row("PRAGMA quick_check", [], |row| row.get(0))
+            .map_err(sqlite)?;
+        if report != "ok" {
+            let path = self.path.clone();
+            return Err(HistoryDbError::Corrupt { path, report });
+        }
+        // A write-ahead log: a commit appends to it and syncs less often,
+        // without risking corruption.
+        db.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
+            .map_err(sqlite)?;
+        db.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(sqlite)?;
+        // A write, in a transaction that takes the write lock at once: an
+        // unwritable or locked file fails here.
+        let start = db
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sqlite)?;
+        start.execute_batch(SCHEMA).map_err(sqlite)?;
+        if self.len > 0 {
+            // The limit may be lower than in the last run.
+            start
+                .execute(
+                    "DELETE FROM messages WHERE id IN (SELECT id FROM (SELECT id,
+                     row_number() OVER (PARTITION BY room ORDER BY id DESC) AS newer
+                     FROM messages) WHERE newer > ?1)",
+                    params![self.len],
+                )
+                .map_err(sqlite)?;
+        }
+        let largest: Option<i64> = start
+            .query_row("SELECT max(id) FROM messages", [], |row| row.get(0))
+            .optional()
+            .map_err(sqlite)?
+            .flatten();
+        start.commit().map_err(sqlite)?;
+        let largest = largest.map_or(0, |id| u64::try_from(id).unwrap_or(0));
+        Ok((db, largest))
+    }
+
+    /// Does the commands in `batch` (and empties it) in one transaction.
+    fn run_batch(&mut self, db: &mut Connection, batch: &mut Vec<Command>) {
+        let mut flushed = Vec::new();
+        // The write lock is taken at once (waiting at most `BUSY_TIMEOUT`):
+        // while another program holds it, the batch fails as a whole, rather
+        // than each command waiting for the lock in turn.
+        match db.transaction_with_behavior(TransactionBehavior::Immediate) {
+            Ok(tx) => {
+                self.apply(&tx, batch.drain(..), &mut flushed);
+                let committed = tx.commit();
+                self.note(committed);
+            }
+            Err(error) => {
+                for command in batch.drain(..) {
+                    match command {
+                        Command::Flush { done } => flushed.push(done),
+                        // Dropping a `Recent` drops its reply: no replay.
+                        _ => self.metrics.history_failed(),
+                    }
+                }
+                self.note(Err(error));
+            }
+        }
+        // Told once the batch is committed (or has failed): nothing before
+        // the flush is still on its way to the disk.
+        for done in flushed {
+            let _ = done.send(());
+        }
+    }
+
+    /// Does each command within `tx`; flushes are put in `flushed`, to be
+    /// answered after the commit.
+    fn apply(
+        &mut self,
+        tx: &Connection,
+        batch: impl Iterator<Item = Command>,
+        flushed: &mut Vec<oneshot::Sender<()>>,
+    ) {
+        let mut trimmed: Vec<String> = Vec::new();
+        for command in batch {
+            let result = match command {
+                Command::Record { room, entry } => {
+                    let result = record(tx, &room, &entry, self.len);
+                    if !trimmed.contains(&room) {
+                        trimmed.push(room);
+                    }
+                    result
+                }
+                Command::Recent { room, reply } => {
+                    // A failed read answers with nothing: no replay, no wait.
+                    let (entries, result) = match recent(tx, &room, self.len) {
+                        Ok(entries) => (entries, Ok(())),
+                        Err(error) => (Vec::new(), Err(error)),
+                    };
+                    let _ = reply.send(entries);
+                    result
+                }
+                Command::Forget { room } => tx
+                    .execute("DELETE FROM messages WHERE room = ?1", params![room])
+                    .map(drop),
+                Command::Flush { done } => {
+                    flushed.push(done);
+                    Ok(())
+                }
+            };
+            self.note(result);
+        }
+        // Once per room per batch, not once per message.
+        for room in &trimmed {
+            self.note(trim(tx, room, self.len));
+        }
+    }
+
+    /// Counts and logs a failure; logs at `warn` when failures start and
+    /// `info` when they stop, so a broken database does not flood the log.
+    fn note(&mut self, result: rusqlite::Result<()>) {
+        match result {
+            Ok(()) if self.failing => {
+                self.failing = false;
+                info!(path = %self.path.display(), "history database works again");
+            }
+            Ok(()) => {}
+            Err(error) => {
+                self.metrics.history_failed();
+                if !std::mem::replace(&mut self.failing, true) {
+                    warn!(path = %self.path.display(), %error,
+                        "history database failed; chat goes on, failures are counted");
+                }
+            }
+        }
+    }
+}
+
+/// Stores one message.
+fn record(db: &Connection, room: &str, entry: &Entry, len: i64) -> rusqlite::Result<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    // Ids beyond i64::MAX cannot be stored: that would take 290 years at a
+    // billion messages a second.
+    let id = i64::try_from(entry.id).unwrap_or(i64::MAX);
+    let line: &str = &entry.line;
+    // OR REPLACE: should two servers ever share one file, their ids can meet;
+    // the newer message then wins, rather than the record failing.
+    db.prepare_cached("INSERT OR REPLACE INTO messages (id, room, line) VALUES (?1, ?2, ?3)")?
+        .execute(params![id, room, line])
+        .map(drop)
+}
+
+/// Deletes the room's messages older than its newest `len`.
+fn trim(db: &Connection, room: &str, len: i64) -> rusqlite::Result<()> {
+    db.prepare_cached(
+        "DELETE FROM messages WHERE room = ?1 AND id <= (SELECT id FROM messages
+         WHERE room = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+    )?
+    .execute(params![room, len])
+    .map(drop)
+}
+
+/// The room's newest `len` messages, oldest first.
+fn recent(db: &Connection, room: &str, len: i64) -> rusqlite::Result<Vec<Entry>> {
+    let mut statement = db.prepare_cached(
+        "SELECT id, line FROM (SELECT id, line FROM messages WHERE room = ?1
+         ORDER BY id DESC LIMIT ?2) ORDER BY id",
+    )?;
+    let rows = statement.query_map(params![room, len], |row| {
+        let id: i64 = row.get(0)?;
+        let line: String = row.get(1)?;
+        Ok(Entry {
+            id: u64::try_from(id).unwrap_or(0),
+            line: Arc::from(line),
+        })
+    })?;
+    rows.collect()
+}
