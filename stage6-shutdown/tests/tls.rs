@@ -22,8 +22,11 @@ pub mod transports;
 use self::common::{join, relaxed};
 use self::transports::{Certificate, Running, Via, start};
 
-/// How long any one step may take before the test fails.
-const STEP: Duration = Duration::from_secs(5);
+/// How long any one step may take before the test fails: the harness's
+/// read timeout (`CHAT_TEST_TIMEOUT_MS`), longer on a busy CI machine.
+fn step() -> Duration {
+    chat_harness::read_timeout()
+}
 
 /// The relaxed configuration with TLS on, the harness's clients reaching it
 /// through the TLS relay.
@@ -62,7 +65,7 @@ async fn with_tls_on_the_http_port_serves_https_and_secure_websockets() {
         .await
         .expect("sent");
     let mut page = String::new();
-    let _ = timeout(STEP, https.read_to_string(&mut page)).await;
+    let _ = timeout(step(), https.read_to_string(&mut page)).await;
     assert!(
         page.starts_with("HTTP/1.1 200") && page.contains("<html"),
         "expected the page over HTTPS on the HTTP port, got {page:?}"
@@ -80,7 +83,9 @@ async fn with_tls_on_the_http_port_serves_https_and_secure_websockets() {
     let (mut alice, _) = tokio_tungstenite::client_async(url, tls)
         .await
         .expect("a secure WebSocket at /ws");
-    let _prompt = timeout(STEP, alice.next()).await.expect("the name prompt");
+    let _prompt = timeout(step(), alice.next())
+        .await
+        .expect("the name prompt");
     alice
         .send(Message::Text("alice".into()))
         .await
@@ -119,7 +124,7 @@ fn a_plaintext_client_on_the_tls_port_is_closed_and_disturbs_nobody() {
     plain
         .write_all(b"mallory\nhello in clear text\n")
         .expect("sent");
-    expect_closed_silently(&mut plain, STEP, "a plaintext client on the TLS port");
+    expect_closed_silently(&mut plain, step(), "a plaintext client on the TLS port");
     let mut bob = join(&running.server, "bob");
     alice.hint("a failed handshake never reaches the chat");
     alice.expect("* bob joined #lobby");
@@ -144,7 +149,7 @@ fn a_handshake_that_never_finishes_holds_a_place_only_until_the_name_timeout() {
     early.expect("error: the server is full (1 users); try again later");
     expect_closed_silently(
         &mut silent,
-        name_timeout + STEP,
+        name_timeout + step(),
         "a handshake that never finished",
     );
     assert!(

@@ -22,8 +22,11 @@ pub mod transports;
 use self::common::{join, relaxed};
 use self::transports::{Running, Via, start};
 
-/// How long any one step may take before the test fails.
-const STEP: Duration = Duration::from_secs(5);
+/// How long any one step may take before the test fails: the harness's
+/// read timeout (`CHAT_TEST_TIMEOUT_MS`), longer on a busy CI machine.
+fn step() -> Duration {
+    chat_harness::read_timeout()
+}
 
 type Socket = WebSocketStream<TcpStream>;
 
@@ -49,7 +52,7 @@ async fn connect(http: SocketAddr) -> Socket {
 
 /// The next text message, which must be `expected`.
 async fn expect_text(socket: &mut Socket, expected: &str) {
-    let got = timeout(STEP, socket.next()).await;
+    let got = timeout(step(), socket.next()).await;
     match got {
         Ok(Some(Ok(Message::Text(text)))) if text.as_str() == expected => {}
         other => panic!(
@@ -70,7 +73,7 @@ async fn join_websocket(http: SocketAddr, name: &str) -> Socket {
 
 /// Reads until the server's close frame, which must carry `code`.
 async fn expect_close(socket: &mut Socket, code: u16, why: &str) {
-    let close = timeout(STEP, async {
+    let close = timeout(step(), async {
         while let Some(message) = socket.next().await {
             match message {
                 Ok(Message::Close(frame)) => return frame.map(|frame| u16::from(frame.code)),
@@ -81,7 +84,12 @@ async fn expect_close(socket: &mut Socket, code: u16, why: &str) {
         panic!("expected a close frame with code {code} ({why}); the connection just ended")
     })
     .await
-    .unwrap_or_else(|_| panic!("expected a close frame with code {code} ({why}) within {STEP:?}"));
+    .unwrap_or_else(|_| {
+        panic!(
+            "expected a close frame with code {code} ({why}) within {:?}",
+            step()
+        )
+    });
     assert_eq!(
         close,
         Some(code),
@@ -185,7 +193,7 @@ async fn a_message_of_exactly_max_line_len_is_a_line() {
 /// Sends one HTTP/1.1 request for `path` and returns the whole response.
 fn http_get(http: SocketAddr, path: &str) -> String {
     let mut stream = std::net::TcpStream::connect(http).expect("the HTTP port accepts");
-    stream.set_read_timeout(Some(STEP)).expect("a timeout");
+    stream.set_read_timeout(Some(step())).expect("a timeout");
     let request = format!("GET {path} HTTP/1.1\r\nHost: {http}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).expect("sent");
     let mut response = String::new();
@@ -247,7 +255,7 @@ async fn shutdown_tells_websocket_clients_goodbye_then_closes() {
     expect_text(&mut alice, "* the server is shutting down; goodbye").await;
     expect_close(&mut alice, 1000, "after the shutdown line").await;
     assert!(
-        running.server.wait_stopped(STEP),
+        running.server.wait_stopped(step()),
         "expected the server to stop once its WebSocket client had its goodbye"
     );
 }

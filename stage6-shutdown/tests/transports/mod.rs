@@ -9,7 +9,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, mpsc};
-use std::time::Duration;
 
 use chat_harness::TestServer;
 use futures_util::{SinkExt, StreamExt};
@@ -138,7 +137,7 @@ pub fn start(config: ServerConfig, tls: bool, via: Via) -> Running {
         .await;
     });
     let (tcp, http) = learned
-        .recv_timeout(Duration::from_secs(10))
+        .recv_timeout(2 * chat_harness::read_timeout())
         .expect("the server thread tells its addresses");
     Running {
         server,
