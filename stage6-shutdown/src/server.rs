@@ -19,7 +19,7 @@ use tracing::{Instrument, error, info, info_span, warn};
 use crate::directory::Directory;
 use crate::history::{History, InMemoryHistory};
 use crate::metrics::Metrics;
-use crate::transport::{self, Arrival};
+use crate::transport::{self, Arrival, Timeouts};
 use crate::{FilterChain, ServerConfig, client, web};
 use tokio_rustls::TlsAcceptor;
 
@@ -253,7 +253,10 @@ fn admit(
 ) {
     let transport = arrival.transport();
     let span = info_span!("client", %peer, transport = transport.as_str());
-    let timeouts = (shared.config.name_timeout, shared.config.write_timeout);
+    let timeouts = Timeouts {
+        handshake: shared.config.name_timeout,
+        write: shared.config.write_timeout,
+    };
     let Ok(place) = Arc::clone(places).try_acquire_owned() else {
         let max_users = shared.config.max_users;
         let refuse = move |reader, writer| client::turn_away(reader, writer, max_users);
