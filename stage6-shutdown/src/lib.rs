@@ -20,6 +20,11 @@
 //! - **Metrics** in Prometheus's format at `--metrics-addr` (see [`metrics`])
 //!   and logs with `tracing`, filtered by `RUST_LOG` (for example
 //!   `RUST_LOG=debug`).
+//! - **More doors** (the book's "Going further"): `--tls-cert` and
+//!   `--tls-key` put the ports behind TLS ([`tls`]); `--http-addr` serves a
+//!   chat page for browsers, a WebSocket endpoint that speaks the same line
+//!   protocol, and `/metrics` ([`web`]). Whatever its [`Transport`], every
+//!   client runs the one session, under every limit below ([`transport`]).
 //!
 //! ## Rules for untrusted input
 //! - A line longer than [`Settings::max_line_len`] bytes gets
@@ -78,7 +83,9 @@ mod rate;
 mod room;
 pub mod server;
 mod text;
+pub mod tls;
 pub mod transport;
+pub mod web;
 
 pub use command::{Command, CommandError, HELP, Input, parse_input};
 pub use config::{ConfigError, ServerConfig, Settings};
@@ -87,4 +94,5 @@ pub use filter::{FilterChain, Verdict};
 pub use ids::UserId;
 pub use lines::{LineError, Lines};
 pub use names::{NameError, validate_name, validate_room_name};
-pub use server::{Services, bind, run};
+pub use server::{Doors, Services, bind, run};
+pub use transport::Transport;

@@ -6,15 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
 use clap::Parser;
 use stage6_shutdown::filter::{flood_guard, mask_words, max_length, slow_mode};
 use stage6_shutdown::history::SqliteHistory;
-use stage6_shutdown::metrics::{self, Metrics};
-use stage6_shutdown::{Services, Settings, bind, run};
-use tracing::{info, warn};
+use stage6_shutdown::{Doors, Services, Settings, bind, metrics, run, tls, web};
+use tokio::net::TcpListener;
+use tracing::info;
 use tracing_subscriber::EnvFilter;
 
 /// The production chat server: graceful shutdown, limits, history, metrics.
@@ -38,6 +35,16 @@ struct Args {
     /// replayed after a restart (in memory, and lost at exit, if unset).
     #[arg(long, value_name = "PATH")]
     history_db: Option<PathBuf>,
+    /// Serve the chat page, its WebSocket (/ws) and /metrics at this
+    /// address, as HOST:PORT (off if unset). HTTPS when TLS is on.
+    #[arg(long)]
+    http_addr: Option<String>,
+    /// TLS certificate chain (PEM): turns on TLS for --addr and --http-addr.
+    #[arg(long, value_name = "PATH", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "PATH", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// The server's settings, each with its own flag.
     #[command(flatten)]
     settings: Settings,
@@ -84,27 +91,55 @@ async fn main() -> anyhow::Result<()> {
             .push_async(slow_mode(Duration::from_millis(args.slow_mode_ms)));
     }
 
-    let addr = tokio::net::lookup_host(&args.addr)
-        .await
-        .with_context(|| format!("cannot resolve {}", args.addr))?
-        .next()
-        .with_context(|| format!("{} resolves to no address", args.addr))?;
-    let listener = bind(addr, args.backlog).with_context(|| format!("cannot listen on {addr}"))?;
+    // Certificates are checked before anything listens: a bad one is an
+    // error now, not a failure for every client later.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
+        _ => None,
+    };
+    let addr = resolve(&args.addr).await?;
+    let tcp = bind(addr, args.backlog).with_context(|| format!("cannot listen on {addr}"))?;
+    let http = match &args.http_addr {
+        Some(http_addr) => Some(listen(http_addr, "serve the chat page").await?),
+        None => None,
+    };
     // Signal handlers are installed before anyone is told where we listen,
     // so that a SIGTERM right after that still shuts down gracefully.
     let shutdown = shutdown_signal()?;
-    println!("stage6-shutdown listening on {}", listener.local_addr()?);
+    // The first line ends with the address: tests and the load tool read it.
+    println!("stage6-shutdown listening on {}", tcp.local_addr()?);
+    if let Some(http) = &http {
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        println!("chat page at {scheme}://{}/", http.local_addr()?);
+    }
 
     if let Some(metrics_addr) = &args.metrics_addr {
         serve_metrics(metrics_addr, Arc::clone(&services.metrics)).await?;
     }
 
-    run(listener, config, services, shutdown).await;
+    let doors = Doors { tcp, tls, http };
+    run(doors, config, services, shutdown).await;
     if let Some(db) = history_db {
         // What the last messages recorded is written before the process ends.
         db.flush().await;
     }
     Ok(())
+}
+
+/// The first address `addr` (HOST:PORT) resolves to.
+async fn resolve(addr: &str) -> anyhow::Result<std::net::SocketAddr> {
+    tokio::net::lookup_host(addr)
+        .await
+        .with_context(|| format!("cannot resolve {addr}"))?
+        .next()
+        .with_context(|| format!("{addr} resolves to no address"))
+}
+
+/// A listener on `addr`, or an error saying what it was `for_what`.
+async fn listen(addr: &str, for_what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot {for_what} on {addr}"))
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).
@@ -117,34 +152,13 @@ fn init_logging() {
         .init();
 }
 
-// ANCHOR: serve_metrics
-/// Serves the metrics at `/metrics` on `addr`, on a task of their own: a
-/// private port for Prometheus, apart from the chat. axum answers any other
-/// path with 404 Not Found.
-async fn serve_metrics(addr: &str, metrics: Arc<Metrics>) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot serve metrics on {addr}"))?;
+/// Serves the metrics over HTTP at `addr`, on a task of their own.
+async fn serve_metrics(addr: &str, metrics: Arc<metrics::Metrics>) -> anyhow::Result<()> {
+    let listener = listen(addr, "serve metrics").await?;
     info!(addr = %listener.local_addr()?, "metrics at /metrics");
-    let app = axum::Router::new()
-        .route("/metrics", axum::routing::get(show_metrics))
-        .with_state(metrics);
-    tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, app).await {
-            warn!(%error, "the metrics endpoint stopped");
-        }
-    });
+    tokio::spawn(web::serve_metrics(listener, metrics));
     Ok(())
 }
-
-/// `GET /metrics`: the metrics, in the text format Prometheus reads.
-async fn show_metrics(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
-        metrics.render(),
-    )
-}
-// ANCHOR_END: serve_metrics
 
 // ANCHOR: shutdown_signal
 /// A future that completes on Ctrl+C (SIGINT) or, on Unix, SIGTERM, the
