@@ -10,6 +10,7 @@
 //! ends every run.
 
 mod client;
+mod door;
 mod json;
 mod latency;
 mod payload;
@@ -21,6 +22,7 @@ mod target;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use chat_tools::connect::Transport;
 use clap::Parser;
 
 /// The exit status of a run that finished but went wrong: clients failed,
@@ -57,14 +59,27 @@ fn after_help() -> String {
 #[derive(Debug, Parser)]
 #[command(name = "load", version, after_help = after_help())]
 struct Args {
-    /// Address of a running server, as HOST:PORT (loopback only).
+    /// Address of a running server, as HOST:PORT (loopback only); with
+    /// `--transport websocket`, its HTTP address (the one serving `/ws`).
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: String,
 
     /// Start this server binary with `--addr 127.0.0.1:0`, measure it, and stop
-    /// it at the end (instead of --addr).
+    /// it at the end (instead of --addr). For `--transport tls` the tool makes
+    /// a throwaway certificate and passes `--tls-cert` and `--tls-key`; for
+    /// `--transport websocket` it passes `--http-addr` with a free port.
     #[arg(long, value_name = "BIN", conflicts_with_all = ["addr", "pid"])]
     server: Option<PathBuf>,
+
+    /// How the clients reach the server: plain `tcp`, `tls` on the same port,
+    /// or `websocket` at `/ws` of the HTTP port (one text message per line).
+    #[arg(long, value_enum, default_value_t = Transport::Tcp)]
+    transport: Transport,
+
+    /// With `--transport tls` and --addr: a PEM certificate to trust besides
+    /// Mozilla's authorities (the server's own, if it is self-signed).
+    #[arg(long, value_name = "PATH", conflicts_with = "server")]
+    ca: Option<PathBuf>,
 
     /// One more argument for the --server binary; repeat for several.
     #[arg(

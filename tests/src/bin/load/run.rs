@@ -11,10 +11,11 @@ use tokio::time::{Instant, MissedTickBehavior, interval, sleep, sleep_until, tim
 
 use crate::Args;
 use crate::client::{self, ClientReport, Outcome, Phase, Plan, Progress, Unexpected};
+use crate::door::{self, ServerDoor};
 use crate::payload::now_micros;
 use crate::procfs::{self, Process};
 use crate::report::{Ending, FailureCount, Memory, Report};
-use crate::target::{SpawnedServer, resolve_loopback};
+use crate::target::SpawnedServer;
 
 /// How often the main task looks at the clients' counters.
 const POLL: Duration = Duration::from_millis(10);
@@ -41,22 +42,38 @@ const MEMORY_SAMPLE: Duration = Duration::from_millis(10);
 pub async fn measure(args: &Args) -> anyhow::Result<Report> {
     let deadline = Instant::now() + Duration::from_secs(args.deadline);
     check_file_limit(args.clients)?;
-    let spawned = match &args.server {
-        Some(binary) => Some(SpawnedServer::start(binary, &args.server_args, deadline).await?),
-        None => None,
+    // What the server needs for the transport stays until the run ends.
+    let (spawned, server_door) = match &args.server {
+        Some(binary) => {
+            let door = ServerDoor::prepare(args.transport)?;
+            let server_args = [args.server_args.as_slice(), door.args.as_slice()].concat();
+            let spawned = SpawnedServer::start(binary, &server_args, deadline).await?;
+            (Some(spawned), Some(door))
+        }
+        None => (None, None),
     };
-    let (addr, pid, stage) = match &spawned {
-        Some(spawned) => (spawned.addr, Some(spawned.pid), Some(spawned.stage.clone())),
-        None => (resolve_loopback(&args.addr).await?, args.pid, None),
+    let (door, pid, stage) = match (&spawned, &server_door) {
+        (Some(spawned), Some(prepared)) => (
+            prepared.open(spawned.addr, deadline).await?,
+            Some(spawned.pid),
+            Some(spawned.stage.clone()),
+        ),
+        _ => (
+            door::running(args.transport, &args.addr, args.ca.as_deref()).await?,
+            args.pid,
+            None,
+        ),
     };
+    let addr = door.addr;
     let process = pid.map(Process::new).transpose()?;
     let server = stage
         .or_else(|| process.and_then(|p| p.name()))
         .unwrap_or_else(|| "server".to_owned());
     eprintln!(
-        "load: {} clients -> {server} at {addr}{}",
+        "load: {} clients -> {server} at {addr}{} over {}",
         args.clients,
-        pid.map_or(String::new(), |pid| format!(" (pid {pid})"))
+        pid.map_or(String::new(), |pid| format!(" (pid {pid})")),
+        args.transport.as_str()
     );
 
     let mut memory = Memory {
@@ -67,7 +84,7 @@ pub async fn measure(args: &Args) -> anyhow::Result<Report> {
     let cpu_start = process.and_then(|p| p.cpu_secs());
 
     let plan = Arc::new(Plan {
-        addr,
+        door,
         rooms: args.rooms,
         senders: if args.idle_only { 0 } else { args.senders },
         messages: args.messages,
@@ -158,6 +175,7 @@ pub async fn measure(args: &Args) -> anyhow::Result<Report> {
     let report = Report {
         server,
         addr: addr.to_string(),
+        transport: args.transport.as_str(),
         pid,
         idle_only: args.idle_only,
         clients: args.clients,
