@@ -154,3 +154,49 @@ fn a_server_that_is_not_there_is_reported() {
         "the client should say why it stopped; its stderr was {said:?}"
     );
 }
+
+#[test]
+fn a_plaintext_server_is_reported_when_speaking_tls() {
+    // Stage 2 greets in plain text: no TLS handshake can succeed.
+    let server = start(Limits::default());
+    let addr = server.addr().to_string();
+    let output = chat_harness::run_to_completion(env!("CARGO_BIN_EXE_chat"), &["--tls", &addr]);
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.code() == Some(1)
+            && said.contains(&format!(
+                "chat: cannot connect to {addr}: TLS handshake failed"
+            )),
+        "[{STAGE}] `chat --tls` against a server without TLS should exit 1 saying the TLS \
+         handshake failed; got {:?}, stderr {said:?}",
+        output.status
+    );
+}
+
+#[test]
+fn a_bad_ca_file_or_websocket_url_is_reported() {
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["--tls", "--ca", "/nonexistent/ca.pem", "127.0.0.1:9"],
+            "chat: cannot read the certificates in /nonexistent/ca.pem",
+        ),
+        (
+            &["--ws", "http://127.0.0.1:9/ws"],
+            "chat: --ws takes a ws:// or wss:// URL",
+        ),
+        (
+            &["--ws", "ws://127.0.0.1:9/ws", "--tls"],
+            "cannot be used with",
+        ),
+    ];
+    for (args, expected) in cases {
+        let output = chat_harness::run_to_completion(env!("CARGO_BIN_EXE_chat"), args);
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.code().is_some_and(|code| code != 0) && said.contains(expected),
+            "[{STAGE}] `chat {}` should fail saying {expected:?}; got {:?}, stderr {said:?}",
+            args.join(" "),
+            output.status
+        );
+    }
+}
