@@ -232,7 +232,66 @@ pub fn tls_connector(ca: Option<&Path>) -> anyhow::Result<TlsConnector> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use rustls::ServerConfig;
+    use rustls::pki_types::PrivateKeyDer;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use tokio::net::TcpListener;
+    use tokio::time::timeout;
+    use tokio_rustls::TlsAcceptor;
+
     use super::*;
+
+    /// A TLS server for one client that echoes one line, and the PEM file
+    /// of its self-signed certificate for 127.0.0.1.
+    async fn tls_echo_server() -> (SocketAddr, std::path::PathBuf) {
+        let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+        let path = std::env::temp_dir().join(format!("echo-cert-{}.pem", std::process::id()));
+        std::fs::write(&path, made.cert.pem()).unwrap();
+        let key = PrivateKeyDer::try_from(made.signing_key.serialize_der()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![made.cert.der().clone()], key)
+            .unwrap();
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut stream = BufReader::new(acceptor.accept(stream).await.unwrap());
+            let mut line = String::new();
+            stream.read_line(&mut line).await.unwrap();
+            stream
+                .write_all(format!("echo {line}").as_bytes())
+                .await
+                .unwrap();
+            stream.flush().await.unwrap();
+        });
+        (addr, path)
+    }
+
+    #[tokio::test]
+    async fn a_tls_door_trusts_the_ca_file_and_carries_lines() {
+        let (addr, cert) = tls_echo_server().await;
+        let door = Door::tls(addr, "127.0.0.1", tls_connector(Some(&cert)).unwrap());
+        let (reader, mut writer) = door.connect().await.unwrap();
+        std::fs::remove_file(&cert).unwrap();
+        writer.write_all(b"hello\n").await.unwrap();
+        writer.flush().await.unwrap();
+        let mut line = String::new();
+        timeout(
+            Duration::from_secs(5),
+            BufReader::new(reader).read_line(&mut line),
+        )
+        .await
+        .expect("an answer within 5 s")
+        .unwrap();
+        assert_eq!(line, "echo hello\n");
+    }
 
     #[test]
     fn the_port_comes_off_a_host() {
