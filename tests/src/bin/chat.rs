@@ -67,6 +67,13 @@ async fn main() {
 
 /// Connects as `args` say, then chats.
 async fn connect(args: &Args) -> anyhow::Result<()> {
+    let secure_ws = args
+        .ws
+        .as_deref()
+        .is_some_and(|url| url.starts_with("wss://"));
+    if args.ca.is_some() && !args.tls && !secure_ws {
+        bail!("--ca is for --tls or a wss:// URL: only TLS checks a certificate");
+    }
     let (door, shown) = match &args.ws {
         Some(url) => (websocket(url, args).await?, url),
         None => {

@@ -1,7 +1,7 @@
 //! Measures a chat server's throughput, latency and memory with many clients.
 //!
-//! Every client is a tokio task in this one process: it connects, registers a
-//! name, joins its room, and reads everything the server sends; the first
+//! Every client is a tokio task in this one process: it connects (over TCP,
+//! TLS or WebSocket: `--transport`), registers a name, joins its room, and reads everything the server sends; the first
 //! `--senders` of them also send numbered, time-stamped messages. Because all
 //! clients share one monotonic clock, a receiver computes a message's latency
 //! from the send time written inside it.
@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chat_tools::connect::Transport;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 /// The exit status of a run that finished but went wrong: clients failed,
 /// deliveries went missing, the server dropped clients or died, or the
@@ -145,6 +145,14 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
     let mut args = Args::parse();
+    if args.ca.is_some() && args.transport != Transport::Tls {
+        Args::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--ca is for --transport tls: only TLS checks a certificate",
+            )
+            .exit();
+    }
     if args.senders > args.clients {
         eprintln!(
             "load: --senders lowered to {}, the number of clients",
