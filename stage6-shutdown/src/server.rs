@@ -1,7 +1,7 @@
 //! The accept loop, the state every client's task shares, and shutdown.
 //!
 //! Clients come through any of the server's [`Doors`] (TCP, TLS, WebSocket),
-//! and every one is admitted in the same place, [`admit`], before any
+//! and every one is admitted in the same place, `admit`, before any
 //! handshake: places are counted once, whatever the transport.
 
 use std::future::Future;
