@@ -1,10 +1,11 @@
 //! Measures a chat server's throughput, latency and memory with many clients.
 //!
 //! Every client is a tokio task in this one process: it connects (over TCP,
-//! TLS or WebSocket: `--transport`), registers a name, joins its room, and reads everything the server sends; the first
-//! `--senders` of them also send numbered, time-stamped messages. Because all
-//! clients share one monotonic clock, a receiver computes a message's latency
-//! from the send time written inside it.
+//! TLS or WebSocket: `--transport`), registers a name, joins its room, and
+//! reads everything the server sends; the first `--senders` of them also send
+//! numbered, time-stamped messages. Because all clients share one monotonic
+//! clock, a receiver computes a message's latency from the send time written
+//! inside it.
 //!
 //! Safety: the tool only connects to loopback addresses, and a global deadline
 //! ends every run.

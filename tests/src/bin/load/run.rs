@@ -16,6 +16,7 @@ use crate::payload::now_micros;
 use crate::procfs::{self, Process};
 use crate::report::{Ending, FailureCount, Memory, Report};
 use crate::target::SpawnedServer;
+use chat_tools::connect::Door;
 
 /// How often the main task looks at the clients' counters.
 const POLL: Duration = Duration::from_millis(10);
@@ -42,28 +43,14 @@ const MEMORY_SAMPLE: Duration = Duration::from_millis(10);
 pub async fn measure(args: &Args) -> anyhow::Result<Report> {
     let deadline = Instant::now() + Duration::from_secs(args.deadline);
     check_file_limit(args.clients)?;
-    // What the server needs for the transport stays until the run ends.
-    let (spawned, server_door) = match &args.server {
-        Some(binary) => {
-            let door = ServerDoor::prepare(args.transport)?;
-            let server_args = [args.server_args.as_slice(), door.args.as_slice()].concat();
-            let spawned = SpawnedServer::start(binary, &server_args, deadline).await?;
-            (Some(spawned), Some(door))
-        }
-        None => (None, None),
-    };
-    let (door, pid, stage) = match (&spawned, &server_door) {
-        (Some(spawned), Some(prepared)) => (
-            prepared.open(spawned.addr, deadline).await?,
-            Some(spawned.pid),
-            Some(spawned.stage.clone()),
-        ),
-        _ => (
-            door::running(args.transport, &args.addr, args.ca.as_deref()).await?,
-            args.pid,
-            None,
-        ),
-    };
+    // `_prepared` (a certificate, say) stays until the run ends.
+    let Target {
+        spawned,
+        _prepared,
+        door,
+        pid,
+        stage,
+    } = find_target(args, deadline).await?;
     let addr = door.addr;
     let process = pid.map(Process::new).transpose()?;
     let server = stage
@@ -207,6 +194,44 @@ pub async fn measure(args: &Args) -> anyhow::Result<Report> {
         server_exit,
     };
     Ok(report)
+}
+
+/// The server under test and how its clients reach it.
+struct Target {
+    /// The server this tool started, if it did.
+    spawned: Option<SpawnedServer>,
+    /// What the started server needed for the transport.
+    _prepared: Option<ServerDoor>,
+    /// Where and how the clients connect.
+    door: Door,
+    /// The server's process id, when known.
+    pid: Option<u32>,
+    /// The name the started server gave itself.
+    stage: Option<String>,
+}
+
+/// Starts the --server binary with what `--transport` needs, or finds the
+/// running server at --addr.
+async fn find_target(args: &Args, deadline: Instant) -> anyhow::Result<Target> {
+    let Some(binary) = &args.server else {
+        return Ok(Target {
+            spawned: None,
+            _prepared: None,
+            door: door::running(args.transport, &args.addr, args.ca.as_deref()).await?,
+            pid: args.pid,
+            stage: None,
+        });
+    };
+    let prepared = ServerDoor::prepare(args.transport)?;
+    let server_args = [args.server_args.as_slice(), prepared.args.as_slice()].concat();
+    let spawned = SpawnedServer::start(binary, &server_args, deadline).await?;
+    Ok(Target {
+        door: prepared.open(spawned.addr, deadline).await?,
+        pid: Some(spawned.pid),
+        stage: Some(spawned.stage.clone()),
+        spawned: Some(spawned),
+        _prepared: Some(prepared),
+    })
 }
 
 /// Collects the figures of every client told to stop.
