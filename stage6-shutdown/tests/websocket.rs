@@ -3,8 +3,9 @@
 //! message per line) gets a clear close code and disturbs nobody else.
 //! Run with `cargo test -p stage6-shutdown --test websocket`.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use chat_harness::Client;
@@ -257,5 +258,44 @@ async fn shutdown_tells_websocket_clients_goodbye_then_closes() {
     assert!(
         running.server.wait_stopped(step()),
         "expected the server to stop once its WebSocket client had its goodbye"
+    );
+}
+
+/// A child process, killed when the test ends however it ends.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_binary_serves_the_page_at_http_addr() {
+    let child = Command::new(env!("CARGO_BIN_EXE_stage6-shutdown"))
+        .args(["--addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let mut child = Killed(child);
+    let stdout = child.0.stdout.take().expect("a piped stdout");
+    let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+    let first = lines.next().unwrap_or_default();
+    assert!(
+        first.starts_with("stage6-shutdown listening on "),
+        "expected the address line first, got {first:?}"
+    );
+    let second = lines.next().unwrap_or_default();
+    let http: SocketAddr = second
+        .strip_prefix("chat page at http://")
+        .and_then(|rest| rest.strip_suffix('/'))
+        .and_then(|addr| addr.parse().ok())
+        .unwrap_or_else(|| panic!("expected \"chat page at http://ADDR/\", got {second:?}"));
+    let page = http_get(http, "/");
+    assert!(
+        page.starts_with("HTTP/1.1 200") && page.contains("<html"),
+        "expected the binary to serve the page at --http-addr, got {page:?}"
     );
 }
