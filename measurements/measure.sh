@@ -2,9 +2,10 @@
 # Reruns the load scenarios behind every throughput, latency, memory and CPU
 # figure the project quotes, and prints the median of RUNS runs of each:
 # scenarios A to D against stages 5 and 6, E (the CPU that idle connections
-# cost) against stages 2 and 5, P, stage 3's parser benchmark, and L, stage
-# 5's benchmark of a Mutex against an RwLock around the directory. Loopback
-# only; each run stops by itself within its deadline.
+# cost) against stages 2 and 5, A-transports (scenario A against stage 6 over
+# TCP, TLS and WebSocket), P, stage 3's parser benchmark, and L, stage 5's
+# benchmark of a Mutex against an RwLock around the directory. Loopback only;
+# each run stops by itself within its deadline.
 #
 #   measurements/measure.sh [RUNS [SCENARIO...]]
 #
@@ -75,6 +76,25 @@ scenario D-idle    --clients 10000 --idle-only  --connect-concurrency 1000 --dea
 # for 10 s show what each way costs while nothing happens.
 stages=(stage2-rooms stage5-async)
 scenario E-idle-cpu --clients 100 --idle-only --idle-secs 10
+
+# Scenario A again, against stage 6 only, through each of its doors: the same
+# burst over plain TCP, over TLS (the load tool makes a throwaway certificate
+# and passes --tls-cert/--tls-key) and over WebSocket (it passes --http-addr;
+# one text message per line). The load tool's clients pay for TLS and
+# WebSocket framing too, on the same cores: compare the ratios.
+if wanted A-transports; then
+    for transport in tcp tls websocket; do
+        out="$results/stage6-shutdown-A-transports-$transport"
+        : > "$out.jsonl"
+        : > "$out.log"
+        for run in $(seq "$runs"); do
+            printf '%-16s %-10s %-9s run %s of %s\n' stage6-shutdown A-transports "$transport" "$run" "$runs" >&2
+            "$load" --server target/release/stage6-shutdown "${common[@]}" "${stage6[@]}" \
+                --transport "$transport" --json --clients 100 --senders 10 --messages 1000 \
+                2>> "$out.log" | tail -n 1 >> "$out.jsonl" || true
+        done
+    done
+fi
 
 # Stage 3's benchmark: each run prints the median of 40 samples per parser.
 if wanted P-parse; then

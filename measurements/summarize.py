@@ -74,6 +74,43 @@ def table(results, stages, figures):
         print(f"{scenario:10} {label:31} {cells[0]:>16} {cells[1]:>16}")
 
 
+# Scenario A against stage 6 through each door: (figure, label, unit, scale).
+TRANSPORTS = ["tcp", "tls", "websocket"]
+TRANSPORT_FIGURES = [
+    ("deliveries_per_sec", "deliveries/s", "M/s", 1e-6),
+    ("latency_p50_us", "p50 latency", "ms", 1e-3),
+    ("latency_p99_us", "p99 latency", "ms", 1e-3),
+    ("cpu_send_secs", "server CPU while sending", "s", 1),
+    ("missing", "lost silently", "", 1),
+    ("told_missed", "dropped and told", "", 1),
+]
+
+
+def transports(results):
+    """Prints scenario A's figures over each transport, and their ratios to TCP."""
+    medians = {}
+    print(f"{'scenario':12} {'figure (stage6-shutdown)':25}"
+          + "".join(f"{t:>16}" for t in TRANSPORTS) + "   (median of runs)")
+    for key, label, unit, scale in TRANSPORT_FIGURES:
+        cells = []
+        for transport in TRANSPORTS:
+            path = results / f"stage6-shutdown-A-transports-{transport}.jsonl"
+            values = [r[key] for r in (runs(path) if path.exists() else []) if r.get(key) is not None]
+            if values:
+                medians[(key, transport)] = statistics.median(values)
+                cells.append(f"{medians[(key, transport)] * scale:,.2f} {unit}".strip() + f" ({len(values)})")
+            else:
+                cells.append("-")
+        print(f"{'A-transports':12} {label:25}" + "".join(f"{c:>16}" for c in cells))
+    for key, label in [("deliveries_per_sec", "deliveries/s"), ("latency_p99_us", "p99 latency"),
+                       ("cpu_send_secs", "server CPU")]:
+        cells = []
+        for transport in TRANSPORTS:
+            tcp, this = medians.get((key, "tcp")), medians.get((key, transport))
+            cells.append(f"{this / tcp:.2f} x" if tcp and this is not None else "-")
+        print(f"{'A-transports':12} {(label + ' / tcp'):25}" + "".join(f"{c:>16}" for c in cells))
+
+
 # One benchmark's row of divan's table: name, fastest, slowest, median, ...
 BENCH_ROW = re.compile(r"(\w+)\s+([\d.]+) (ns|µs|ms|s)\s+│\s+([\d.]+) (ns|µs|ms|s)\s+│\s+([\d.]+) (ns|µs|ms|s)")
 TO_MS = {"ns": 1e-6, "µs": 1e-3, "ms": 1, "s": 1e3}
@@ -127,6 +164,8 @@ def main():
     table(results, ["stage5-async", "stage6-shutdown"], FIGURES)
     print()
     table(results, ["stage2-rooms", "stage5-async"], IDLE_FIGURES)
+    print()
+    transports(results)
     print()
     bench(results)
     print()

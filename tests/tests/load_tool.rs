@@ -1,9 +1,13 @@
-//! The `load` tool's idle measurement, run as a real process against a real server.
+//! The `load` tool, run as a real process against a real server: its idle
+//! measurement, its exit statuses, and runs over each of stage 6's transports.
+
+mod doors;
 
 use std::net::TcpListener;
 use std::process::{Command, Output};
 
 use chat_harness::TestServer;
+use doors::Stage6;
 use serde_json::Value;
 use stage2_rooms::{Limits, Server};
 
@@ -88,6 +92,18 @@ fn idle_secs_needs_idle_only() {
 }
 
 #[test]
+fn ca_is_only_for_tls() {
+    let output = load(&["--ca", "ca.pem", "--transport", "websocket"]);
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.code() == Some(2) && said.contains("--ca is for --transport tls"),
+        "[{STAGE}] --ca without --transport tls should be refused as a usage error (exit \
+         status 2); got {:?}:\n{said}",
+        output.status
+    );
+}
+
+#[test]
 fn a_run_whose_clients_fail_exits_with_its_own_status() {
     // A "server" that accepts every connection and closes it at once: every
     // client fails its handshake, and the run ends unclean.
@@ -159,5 +175,82 @@ fn help_states_every_exit_status_and_version_answers() {
         version.status.success() && shown.starts_with("load "),
         "[{STAGE}] `load --version` should print `load <version>`; got {:?}: {shown}",
         version.status
+    );
+}
+
+/// Runs a small load (4 clients, 2 senders, 20 messages each) over
+/// `transport` at `addr`, with `extra` arguments.
+fn small_run(transport: &str, addr: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "--addr",
+        addr,
+        "--transport",
+        transport,
+        "--clients",
+        "4",
+        "--senders",
+        "2",
+        "--messages",
+        "20",
+        "--deadline",
+        "30",
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    load(&args)
+}
+
+/// Checks that a small run over `transport` was clean and says so in its JSON.
+fn assert_clean_over(transport: &str, output: &Output) {
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "[{STAGE}] a small run over {transport} against stage 6 should be clean (exit 0); \
+         got {:?}, printed:\n{printed}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json = json_report(&printed);
+    // 2 senders x 20 messages, each to the 3 other members of the lobby.
+    assert!(
+        json["transport"] == transport && json["expected"] == 120 && json["delivered"] == 120,
+        "[{STAGE}] the JSON should name the transport {transport:?} and count 120 deliveries \
+         of 120; got {json}"
+    );
+}
+
+#[test]
+fn a_run_over_tls_is_clean_and_names_its_transport() {
+    let stage6 = Stage6::start(true);
+    let cert = stage6.cert.as_ref().expect("TLS is on");
+    let cert = cert.to_str().expect("a UTF-8 temporary path");
+    let addr = stage6.server.addr().to_string();
+    assert_clean_over("tls", &small_run("tls", &addr, &["--ca", cert]));
+}
+
+#[test]
+fn a_run_over_websocket_is_clean_and_names_its_transport() {
+    let stage6 = Stage6::start(false);
+    let http = stage6.http.to_string();
+    assert_clean_over("websocket", &small_run("websocket", &http, &[]));
+}
+
+#[test]
+fn a_tls_run_that_does_not_trust_the_certificate_fails_its_handshakes() {
+    let stage6 = Stage6::start(true);
+    let addr = stage6.server.addr().to_string();
+    let output = small_run("tls", &addr, &[]);
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(UNCLEAN),
+        "[{STAGE}] clients that cannot trust the server's certificate fail, and the run is \
+         unclean; printed:\n{printed}"
+    );
+    assert!(
+        printed.contains("(handshake): TLS handshake failed")
+            && json_report(&printed)["failed"] == 4,
+        "[{STAGE}] the report should count all 4 clients as failed in the TLS handshake; \
+         printed:\n{printed}"
     );
 }

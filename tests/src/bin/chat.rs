@@ -4,16 +4,21 @@
 //!
 //! ```text
 //! cargo chat 127.0.0.1:8080
+//! cargo chat --tls --ca cert.pem localhost:8080     # stage 6 with --tls-cert
+//! cargo chat --ws ws://127.0.0.1:8081/ws            # stage 6 with --http-addr
 //! ```
 //!
 //! Ctrl+C closes the connection and exits. When standard input ends (a file or
 //! a pipe), the client says so to the server, as `nc -N` does, and prints what
 //! the server still sends until it closes the connection.
 
-use anyhow::Context;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use chat_tools::connect::{Door, Reader, Writer, strip_port, tls_connector};
 use clap::Parser;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use tokio::net::lookup_host;
 
 /// The longest line printed in one piece; a longer one is printed in pieces,
 /// so that a server cannot make the client hold more than this.
@@ -26,11 +31,26 @@ struct Args {
     /// The server's address, as HOST:PORT.
     #[arg(default_value = "127.0.0.1:8080")]
     addr: String,
+
+    /// Speak TLS, checking that the server's certificate names HOST.
+    #[arg(long)]
+    tls: bool,
+
+    /// Trust the PEM certificate(s) in this file too, besides Mozilla's root
+    /// authorities (which are built in): a self-signed server's own
+    /// certificate, say. For --tls and wss:// URLs.
+    #[arg(long, value_name = "PATH")]
+    ca: Option<PathBuf>,
+
+    /// Chat over a WebSocket at this URL (ws:// or wss://) instead of ADDR:
+    /// one text message per line.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["addr", "tls"])]
+    ws: Option<String>,
 }
 
 #[tokio::main]
 async fn main() {
-    let code = match chat(Args::parse()).await {
+    let code = match connect(&Args::parse()).await {
         Ok(()) => 0,
         Err(error) => {
             // `{:#}` prints the whole chain: "cannot connect to …: refused".
@@ -45,14 +65,72 @@ async fn main() {
     std::process::exit(code);
 }
 
+/// Connects as `args` say, then chats.
+async fn connect(args: &Args) -> anyhow::Result<()> {
+    let secure_ws = args
+        .ws
+        .as_deref()
+        .is_some_and(|url| url.starts_with("wss://"));
+    if args.ca.is_some() && !args.tls && !secure_ws {
+        bail!("--ca is for --tls or a wss:// URL: only TLS checks a certificate");
+    }
+    let (door, shown) = match &args.ws {
+        Some(url) => (websocket(url, args).await?, url),
+        None => {
+            let addr = resolve(&args.addr).await?;
+            let door = if args.tls {
+                Door::tls(
+                    addr,
+                    strip_port(&args.addr),
+                    tls_connector(args.ca.as_deref())?,
+                )
+            } else {
+                Door::tcp(addr)
+            };
+            (door, &args.addr)
+        }
+    };
+    let (from_server, to_server) = door
+        .connect()
+        .await
+        .with_context(|| format!("cannot connect to {shown}"))?;
+    chat(from_server, to_server).await
+}
+
+/// The door to the WebSocket at `url`, inside TLS for `wss://`.
+async fn websocket(url: &str, args: &Args) -> anyhow::Result<Door> {
+    let (secure, rest) = match url.split_once("://") {
+        Some(("ws", rest)) => (false, rest),
+        Some(("wss", rest)) => (true, rest),
+        _ => bail!("--ws takes a ws:// or wss:// URL, like ws://127.0.0.1:8081/ws; got {url:?}"),
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let has_port = strip_port(authority) != authority.trim_start_matches('[').trim_end_matches(']');
+    let host_port = match (has_port, secure) {
+        (true, _) => authority.to_owned(),
+        (false, false) => format!("{authority}:80"),
+        (false, true) => format!("{authority}:443"),
+    };
+    let addr = resolve(&host_port).await?;
+    let tls = secure
+        .then(|| tls_connector(args.ca.as_deref()))
+        .transpose()?;
+    Ok(Door::websocket(addr, url, tls))
+}
+
+/// The first address `host_port` resolves to.
+async fn resolve(host_port: &str) -> anyhow::Result<std::net::SocketAddr> {
+    lookup_host(host_port)
+        .await
+        .with_context(|| format!("cannot connect to {host_port}: no such address"))?
+        .next()
+        .with_context(|| format!("cannot connect to {host_port}: it resolves to no address"))
+}
+
 // ANCHOR: chat
 /// Copies lines both ways until the server closes the connection or the user
 /// presses Ctrl+C.
-async fn chat(args: Args) -> anyhow::Result<()> {
-    let stream = TcpStream::connect(&args.addr)
-        .await
-        .with_context(|| format!("cannot connect to {}", args.addr))?;
-    let (from_server, mut to_server) = stream.into_split();
+async fn chat(from_server: Reader, mut to_server: Writer) -> anyhow::Result<()> {
     let mut from_server = BufReader::new(from_server);
     let mut received = Vec::new();
     let mut typed = BufReader::new(tokio::io::stdin()).lines();
@@ -94,6 +172,8 @@ async fn chat(args: Args) -> anyhow::Result<()> {
                     // `lines()` dropped the line ending; telnet would send
                     // "\r\n", nc sends "\n": every stage accepts both.
                     to_server.write_all(format!("{line}\n").as_bytes()).await?;
+                    // TLS and WebSocket may hold a line until flushed.
+                    to_server.flush().await?;
                 }
                 None => {
                     // End of input: tell the server, keep reading its answers.

@@ -2,14 +2,12 @@
 //! sender, write) until the run stops.
 
 use std::io;
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering::{Relaxed, Release};
 use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::time::Duration;
 
+use chat_tools::connect::{ConnectError, Door, Reader, Writer};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{Semaphore, watch};
 use tokio::time::{Instant, MissedTickBehavior, interval_at, timeout};
 
@@ -30,8 +28,8 @@ pub enum Phase {
 /// The settings every client shares.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// The server's address, already checked to be loopback.
-    pub addr: SocketAddr,
+    /// How to reach the server, whose address is already checked to be loopback.
+    pub door: Door,
     /// How many rooms the clients are spread over; 1 stays in the default room.
     pub rooms: u32,
     /// Clients `0..senders` send.
@@ -131,7 +129,8 @@ pub enum Failure {
     Connect(String),
     /// The server answered the name or the join with `error:`.
     Refused(String),
-    /// The connection failed or closed during the handshake.
+    /// The connection failed or closed during the handshake (TLS, WebSocket
+    /// or the chat's own).
     Handshake(String),
 }
 
@@ -143,6 +142,13 @@ impl Failure {
             Some(23 | 24) => Failure::FileLimit,
             Some(99) => Failure::NoLocalPort,
             _ => Failure::Connect(error.to_string()),
+        }
+    }
+
+    fn opening(error: ConnectError) -> Failure {
+        match error {
+            ConnectError::Connect(error) => Failure::connecting(error),
+            ConnectError::Handshake(why) => Failure::Handshake(why),
         }
     }
 
@@ -337,15 +343,10 @@ async fn handshake(
     plan: &Plan,
     gate: &Semaphore,
     unexpected: &mut Unexpected,
-) -> Result<(BufReader<OwnedReadHalf>, OwnedWriteHalf), Failure> {
+) -> Result<(BufReader<Reader>, Writer), Failure> {
     let _permit = gate.acquire().await;
-    let stream = TcpStream::connect(plan.addr)
-        .await
-        .map_err(Failure::connecting)?;
-    // Lines are small and latency is measured: Nagle's algorithm would hold
-    // one back until the previous one is acknowledged.
-    let _ = stream.set_nodelay(true);
-    let (read, mut write) = stream.into_split();
+    // TCP, then TLS or the WebSocket upgrade: one handshake in flight per permit.
+    let (read, mut write) = plan.door.connect().await.map_err(Failure::opening)?;
     let mut reader = BufReader::with_capacity(READ_BUFFER, read);
     let mut line = Vec::with_capacity(128);
 
@@ -410,10 +411,7 @@ fn refused(line: &[u8]) -> Failure {
 }
 
 /// Reads one line into `line`, without its ending.
-async fn next_line(
-    reader: &mut BufReader<OwnedReadHalf>,
-    line: &mut Vec<u8>,
-) -> Result<(), Failure> {
+async fn next_line(reader: &mut BufReader<Reader>, line: &mut Vec<u8>) -> Result<(), Failure> {
     line.clear();
     match reader.read_until(b'\n', line).await {
         Ok(0) => Err(Failure::Handshake(
@@ -432,11 +430,12 @@ async fn next_line(
     }
 }
 
-async fn send_line(write: &mut OwnedWriteHalf, text: &str) -> Result<(), Failure> {
-    write
-        .write_all(format!("{text}\n").as_bytes())
-        .await
-        .map_err(|e| Failure::Handshake(e.to_string()))
+async fn send_line(write: &mut Writer, text: &str) -> Result<(), Failure> {
+    let sent = async {
+        write.write_all(format!("{text}\n").as_bytes()).await?;
+        write.flush().await
+    };
+    sent.await.map_err(|e| Failure::Handshake(e.to_string()))
 }
 
 /// A registered client's view of the lines it reads.
@@ -462,7 +461,7 @@ impl Tally<'_> {
     /// only a line cut by the end of the buffer is copied, to join its halves.
     async fn receive(
         &mut self,
-        reader: &mut BufReader<OwnedReadHalf>,
+        reader: &mut BufReader<Reader>,
         progress: &Progress,
         mut phase: watch::Receiver<Phase>,
     ) {
@@ -572,7 +571,7 @@ impl Tally<'_> {
 /// Sends this sender's messages once the run reaches [`Phase::Sending`];
 /// returns why it stopped early, if it did.
 async fn send(
-    writer: &mut OwnedWriteHalf,
+    writer: &mut Writer,
     index: u32,
     plan: &Plan,
     progress: &Progress,
@@ -588,7 +587,7 @@ async fn send(
 }
 
 async fn send_all(
-    writer: &mut OwnedWriteHalf,
+    writer: &mut Writer,
     index: u32,
     plan: &Plan,
     progress: &Progress,
@@ -631,7 +630,11 @@ async fn send_all(
         tokio::select! {
             biased;
             _ = &mut stopping => return None,
-            written = writer.write_all(&line) => if let Err(e) = written {
+            // A no-op for TCP; TLS and WebSocket may hold a line until flushed.
+            written = async {
+                writer.write_all(&line).await?;
+                writer.flush().await
+            } => if let Err(e) = written {
                 return Some(e.to_string());
             },
         }

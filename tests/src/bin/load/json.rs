@@ -12,8 +12,10 @@ use crate::report::Report;
 pub struct JsonReport<'a> {
     /// The server's name, from its first line, or its address.
     server: &'a str,
-    /// Where it listened.
+    /// Where the clients connected.
     addr: &'a str,
+    /// How: `tcp`, `tls` or `websocket`.
+    transport: &'a str,
     /// Its process id, when known.
     pid: Option<u32>,
     /// Whether only idle connections were measured.
@@ -109,6 +111,7 @@ impl<'a> From<&'a Report> for JsonReport<'a> {
         JsonReport {
             server: &report.server,
             addr: &report.addr,
+            transport: report.transport,
             pid: report.pid,
             idle_only: report.idle_only,
             clients: report.clients,

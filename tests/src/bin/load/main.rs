@@ -1,15 +1,17 @@
 //! Measures a chat server's throughput, latency and memory with many clients.
 //!
-//! Every client is a tokio task in this one process: it connects, registers a
-//! name, joins its room, and reads everything the server sends; the first
-//! `--senders` of them also send numbered, time-stamped messages. Because all
-//! clients share one monotonic clock, a receiver computes a message's latency
-//! from the send time written inside it.
+//! Every client is a tokio task in this one process: it connects (over TCP,
+//! TLS or WebSocket: `--transport`), registers a name, joins its room, and
+//! reads everything the server sends; the first `--senders` of them also send
+//! numbered, time-stamped messages. Because all clients share one monotonic
+//! clock, a receiver computes a message's latency from the send time written
+//! inside it.
 //!
 //! Safety: the tool only connects to loopback addresses, and a global deadline
 //! ends every run.
 
 mod client;
+mod door;
 mod json;
 mod latency;
 mod payload;
@@ -21,7 +23,8 @@ mod target;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use chat_tools::connect::Transport;
+use clap::{CommandFactory, Parser};
 
 /// The exit status of a run that finished but went wrong: clients failed,
 /// deliveries went missing, the server dropped clients or died, or the
@@ -57,14 +60,27 @@ fn after_help() -> String {
 #[derive(Debug, Parser)]
 #[command(name = "load", version, after_help = after_help())]
 struct Args {
-    /// Address of a running server, as HOST:PORT (loopback only).
+    /// Address of a running server, as HOST:PORT (loopback only); with
+    /// `--transport websocket`, its HTTP address (the one serving `/ws`).
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: String,
 
     /// Start this server binary with `--addr 127.0.0.1:0`, measure it, and stop
-    /// it at the end (instead of --addr).
+    /// it at the end (instead of --addr). For `--transport tls` the tool makes
+    /// a throwaway certificate and passes `--tls-cert` and `--tls-key`; for
+    /// `--transport websocket` it passes `--http-addr` with a free port.
     #[arg(long, value_name = "BIN", conflicts_with_all = ["addr", "pid"])]
     server: Option<PathBuf>,
+
+    /// How the clients reach the server: plain `tcp`, `tls` on the same port,
+    /// or `websocket` at `/ws` of the HTTP port (one text message per line).
+    #[arg(long, value_enum, default_value_t = Transport::Tcp)]
+    transport: Transport,
+
+    /// With `--transport tls` and --addr: a PEM certificate to trust besides
+    /// Mozilla's authorities (the server's own, if it is self-signed).
+    #[arg(long, value_name = "PATH", conflicts_with = "server")]
+    ca: Option<PathBuf>,
 
     /// One more argument for the --server binary; repeat for several.
     #[arg(
@@ -130,6 +146,14 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
     let mut args = Args::parse();
+    if args.ca.is_some() && args.transport != Transport::Tls {
+        Args::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--ca is for --transport tls: only TLS checks a certificate",
+            )
+            .exit();
+    }
     if args.senders > args.clients {
         eprintln!(
             "load: --senders lowered to {}, the number of clients",

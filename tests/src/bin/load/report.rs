@@ -73,8 +73,10 @@ pub struct Memory {
 pub struct Report {
     /// The server's name, from its first line, or its address.
     pub server: String,
-    /// Where it listened.
+    /// Where the clients connected.
     pub addr: String,
+    /// How they connected: `tcp`, `tls` or `websocket`.
+    pub transport: &'static str,
     /// Its process id, when known.
     pub pid: Option<u32>,
     /// Whether only idle connections were measured.
@@ -198,7 +200,11 @@ impl fmt::Display for Report {
         let pid = self
             .pid
             .map_or("pid unknown".to_owned(), |pid| format!("pid {pid}"));
-        writeln!(f, "load report: {} ({pid}) at {}", self.server, self.addr)?;
+        writeln!(
+            f,
+            "load report: {} ({pid}) at {} over {}",
+            self.server, self.addr, self.transport
+        )?;
         let rooms = match self.rooms {
             1 => "1 room".to_owned(),
             n => format!("{n} rooms"),
@@ -402,6 +408,7 @@ mod tests {
         Report {
             server: "stage2-rooms".to_owned(),
             addr: "127.0.0.1:1".to_owned(),
+            transport: "tcp",
             pid: None,
             idle_only: false,
             clients: 2,
@@ -439,6 +446,7 @@ mod tests {
         let report = lossy_run();
         let json = report.json();
         assert!(json.starts_with("{\"server\":\"stage2-rooms\",\"addr\":"));
+        assert!(json.contains(",\"transport\":\"tcp\","), "{json}");
         assert!(json.contains(",\"missing\":1,"), "{json}");
         assert!(json.contains(",\"deliveries_per_sec\":4,"), "{json}");
         assert!(json.contains(",\"latency_p99_us\":null,"), "{json}");

@@ -11,10 +11,12 @@ use tokio::time::{Instant, MissedTickBehavior, interval, sleep, sleep_until, tim
 
 use crate::Args;
 use crate::client::{self, ClientReport, Outcome, Phase, Plan, Progress, Unexpected};
+use crate::door::{self, ServerDoor};
 use crate::payload::now_micros;
 use crate::procfs::{self, Process};
 use crate::report::{Ending, FailureCount, Memory, Report};
-use crate::target::{SpawnedServer, resolve_loopback};
+use crate::target::SpawnedServer;
+use chat_tools::connect::Door;
 
 /// How often the main task looks at the clients' counters.
 const POLL: Duration = Duration::from_millis(10);
@@ -41,22 +43,24 @@ const MEMORY_SAMPLE: Duration = Duration::from_millis(10);
 pub async fn measure(args: &Args) -> anyhow::Result<Report> {
     let deadline = Instant::now() + Duration::from_secs(args.deadline);
     check_file_limit(args.clients)?;
-    let spawned = match &args.server {
-        Some(binary) => Some(SpawnedServer::start(binary, &args.server_args, deadline).await?),
-        None => None,
-    };
-    let (addr, pid, stage) = match &spawned {
-        Some(spawned) => (spawned.addr, Some(spawned.pid), Some(spawned.stage.clone())),
-        None => (resolve_loopback(&args.addr).await?, args.pid, None),
-    };
+    // `_prepared` (a certificate, say) stays until the run ends.
+    let Target {
+        spawned,
+        _prepared,
+        door,
+        pid,
+        stage,
+    } = find_target(args, deadline).await?;
+    let addr = door.addr;
     let process = pid.map(Process::new).transpose()?;
     let server = stage
         .or_else(|| process.and_then(|p| p.name()))
         .unwrap_or_else(|| "server".to_owned());
     eprintln!(
-        "load: {} clients -> {server} at {addr}{}",
+        "load: {} clients -> {server} at {addr}{} over {}",
         args.clients,
-        pid.map_or(String::new(), |pid| format!(" (pid {pid})"))
+        pid.map_or(String::new(), |pid| format!(" (pid {pid})")),
+        args.transport.as_str()
     );
 
     let mut memory = Memory {
@@ -67,7 +71,7 @@ pub async fn measure(args: &Args) -> anyhow::Result<Report> {
     let cpu_start = process.and_then(|p| p.cpu_secs());
 
     let plan = Arc::new(Plan {
-        addr,
+        door,
         rooms: args.rooms,
         senders: if args.idle_only { 0 } else { args.senders },
         messages: args.messages,
@@ -158,6 +162,7 @@ pub async fn measure(args: &Args) -> anyhow::Result<Report> {
     let report = Report {
         server,
         addr: addr.to_string(),
+        transport: args.transport.as_str(),
         pid,
         idle_only: args.idle_only,
         clients: args.clients,
@@ -189,6 +194,44 @@ pub async fn measure(args: &Args) -> anyhow::Result<Report> {
         server_exit,
     };
     Ok(report)
+}
+
+/// The server under test and how its clients reach it.
+struct Target {
+    /// The server this tool started, if it did.
+    spawned: Option<SpawnedServer>,
+    /// What the started server needed for the transport.
+    _prepared: Option<ServerDoor>,
+    /// Where and how the clients connect.
+    door: Door,
+    /// The server's process id, when known.
+    pid: Option<u32>,
+    /// The name the started server gave itself.
+    stage: Option<String>,
+}
+
+/// Starts the --server binary with what `--transport` needs, or finds the
+/// running server at --addr.
+async fn find_target(args: &Args, deadline: Instant) -> anyhow::Result<Target> {
+    let Some(binary) = &args.server else {
+        return Ok(Target {
+            spawned: None,
+            _prepared: None,
+            door: door::running(args.transport, &args.addr, args.ca.as_deref()).await?,
+            pid: args.pid,
+            stage: None,
+        });
+    };
+    let prepared = ServerDoor::prepare(args.transport)?;
+    let server_args = [args.server_args.as_slice(), prepared.args.as_slice()].concat();
+    let spawned = SpawnedServer::start(binary, &server_args, deadline).await?;
+    Ok(Target {
+        door: prepared.open(spawned.addr, deadline).await?,
+        pid: Some(spawned.pid),
+        stage: Some(spawned.stage.clone()),
+        spawned: Some(spawned),
+        _prepared: Some(prepared),
+    })
 }
 
 /// Collects the figures of every client told to stop.
