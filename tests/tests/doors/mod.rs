@@ -72,7 +72,8 @@ impl Drop for Stage6 {
 }
 
 /// Writes a new self-signed certificate for 127.0.0.1 and localhost, and its
-/// key, as `cert.pem` and `key.pem` in a new directory.
+/// key, as `cert.pem` and `key.pem` in a new directory, with the `cert` tool
+/// the book tells readers to use: every TLS test checks its output too.
 fn throwaway_certificate() -> PathBuf {
     static MADE: AtomicU32 = AtomicU32::new(0);
     let dir = std::env::temp_dir().join(format!(
@@ -80,10 +81,14 @@ fn throwaway_certificate() -> PathBuf {
         std::process::id(),
         MADE.fetch_add(1, Ordering::Relaxed)
     ));
-    std::fs::create_dir_all(&dir).expect("a fresh temporary directory");
-    let names = vec!["127.0.0.1".to_owned(), "localhost".to_owned()];
-    let made = rcgen::generate_simple_self_signed(names).expect("rcgen makes a certificate");
-    std::fs::write(dir.join("cert.pem"), made.cert.pem()).expect("writing cert.pem");
-    std::fs::write(dir.join("key.pem"), made.signing_key.serialize_pem()).expect("writing key.pem");
+    let out = dir.to_str().expect("a UTF-8 temporary path");
+    let made = chat_harness::run_to_completion(env!("CARGO_BIN_EXE_cert"), &["--out", out]);
+    assert!(
+        made.status.success(),
+        "[{STAGE}] `cert --out {out}` should write cert.pem and key.pem; it exited with {:?}, \
+         stderr {:?} (see tests/src/bin/cert.rs)",
+        made.status,
+        String::from_utf8_lossy(&made.stderr)
+    );
     dir
 }
