@@ -262,6 +262,7 @@ fn admit(
         handshake: shared.config.name_timeout,
         write: shared.config.write_timeout,
     };
+    // ANCHOR: admit_place
     let (place, address) = match place_for(shared, places, peer) {
         Ok(places) => places,
         Err(refusal) => {
@@ -280,7 +281,9 @@ fn admit(
     let session =
         move |reader, writer| client::serve(shared, transport, (reader, writer), place, address);
     clients.spawn(transport::serve(arrival, timeouts, session).instrument(span));
+    // ANCHOR_END: admit_place
 }
+// ANCHOR_END: admit
 
 /// A place for a new connection from `peer` among its address's
 /// connections and one under `max_users`, without waiting; or why not.
@@ -300,7 +303,6 @@ fn place_for(
     };
     Ok((place, address))
 }
-// ANCHOR_END: admit
 
 /// Shuts down gracefully, within `shutdown_timeout`: no new connections, and
 /// every client's task told through `stop`, then waited for.

@@ -79,6 +79,7 @@ pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
         key: key.to_owned(),
         error,
     };
+    // ANCHOR: tls_config
     // The ring provider, named: the one this project builds (no C toolchain
     // beyond ring's own), whatever another crate may have switched on.
     let config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
@@ -89,6 +90,7 @@ pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
         .with_single_cert(chain, private_key)
         .map_err(mismatch)?;
     Ok(TlsAcceptor::from(Arc::new(config)))
+    // ANCHOR_END: tls_config
 }
 
 /// The file's bytes, or an error naming it.

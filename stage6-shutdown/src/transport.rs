@@ -42,16 +42,19 @@ impl Transport {
     }
 }
 
+// ANCHOR: halves
 /// The half of a client's byte stream the session reads from.
 pub type Reader = Box<dyn AsyncRead + Send + Sync + Unpin>;
 /// The half of a client's byte stream the session writes to. `Sync` because
 /// a session's methods that take `&self` hold it across an `.await`.
 pub type Writer = Box<dyn AsyncWrite + Send + Sync + Unpin>;
+// ANCHOR_END: halves
 
 /// Work that must run beside the session, in the same task, for as long as
 /// the connection lives (a WebSocket's bridge).
 pub type Companion = Pin<Box<dyn Future<Output = ()> + Send>>;
 
+// ANCHOR: arrival
 /// A connection that came through a door and has not been opened yet: the
 /// server admits it (or turns it away) first, so that a handshake that never
 /// finishes holds a place only as long as an unnamed client may.
@@ -64,6 +67,7 @@ pub enum Arrival {
     /// than a socket, and most arrivals are not WebSockets).
     WebSocket(Box<WebSocket>),
 }
+// ANCHOR_END: arrival
 
 /// How long opening a connection may take (a TLS handshake), and how long a
 /// WebSocket's bridge waits for a client that takes nothing.
@@ -127,6 +131,7 @@ impl Arrival {
     }
 }
 
+// ANCHOR: serve
 /// Opens `arrival` and runs `session` over it, in this task; a WebSocket's
 /// bridge runs beside it, so that whoever waits for this task (the shutdown)
 /// waits for the bridge's last message and close frame too.
@@ -150,3 +155,4 @@ where
         None => session.await,
     }
 }
+// ANCHOR_END: serve

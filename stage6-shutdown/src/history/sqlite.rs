@@ -177,6 +177,7 @@ impl History for SqliteHistory {
         Box::pin(std::future::ready(()))
     }
 
+    // ANCHOR: sqlite_recent
     fn recent<'a>(&'a self, room: &'a str) -> HistoryFuture<'a, Vec<Entry>> {
         let (reply, answer) = oneshot::channel();
         let queued = self.queue(Command::Recent {
@@ -199,6 +200,7 @@ impl History for SqliteHistory {
             }
         })
     }
+    // ANCHOR_END: sqlite_recent
 
     fn forget<'a>(&'a self, room: &'a str) -> HistoryFuture<'a, ()> {
         let room = room.to_owned();
@@ -220,6 +222,7 @@ struct Owner {
 }
 
 impl Owner {
+    // ANCHOR: owner_run
     /// Opens the database, tells `opened` how that went, then does the
     /// queued commands until the [`SqliteHistory`] is dropped.
     fn run(
@@ -242,6 +245,7 @@ impl Owner {
             self.run_batch(&mut db, &mut batch);
         }
     }
+    // ANCHOR_END: owner_run
 
     /// Opens and checks the database; returns it with the largest id stored.
     fn open(&self) -> Result<(Connection, u64), HistoryDbError> {

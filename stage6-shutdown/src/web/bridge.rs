@@ -23,6 +23,7 @@ const PIPE: usize = 64 * 1024;
 /// the client's answer to it.
 const LINGER: Duration = Duration::from_secs(1);
 
+// ANCHOR: bridge
 /// Bridges `socket` to the halves a session uses, and returns the pump that
 /// must run beside the session. Lines longer than `max_line_len` are refused
 /// by the WebSocket library before they reach the pump (`max_message_size`).
@@ -33,6 +34,7 @@ pub fn bridge(socket: WebSocket, write_timeout: Duration) -> (Reader, Writer, Co
     let pump = pump(socket, pump_side, write_timeout);
     (Box::new(reader), Box::new(writer), Box::pin(pump))
 }
+// ANCHOR_END: bridge
 
 /// Moves messages both ways until the session or the client is done, then
 /// closes the WebSocket with a code that says why.
@@ -79,6 +81,7 @@ async fn receive(
             Some(Ok(message)) => message,
             Some(Err(error)) => break broken_rule(error),
         };
+        // ANCHOR: receive
         match message {
             Message::Text(text) => {
                 // One message is one line: a newline inside would smuggle in
@@ -102,6 +105,7 @@ async fn receive(
             // The library answers pings by itself.
             Message::Ping(_) | Message::Pong(_) => {}
         }
+        // ANCHOR_END: receive
     };
     // The session reads the end of its input, as when a TCP client closes.
     let _ = to_session.shutdown().await;
