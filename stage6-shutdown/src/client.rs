@@ -1,5 +1,9 @@
 //! One client's task: it alone reads and writes the client's socket.
 //!
+//! The socket is any byte stream: a [`Reader`] and a [`Writer`] from
+//! [`transport`](crate::transport), so TCP, TLS and WebSocket clients run
+//! this one session, under the same limits.
+//!
 //! One concern per file: [`naming`] asks for a name, [`chat`] is the session
 //! loop that waits for whatever happens next, [`commands`] does what a
 //! member's lines say, and [`output`] writes to the client.
@@ -14,8 +18,6 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio::time::{Instant, timeout};
 use tracing::debug;
@@ -25,6 +27,7 @@ use crate::directory::Kick;
 use crate::inbox::Inbox;
 use crate::rate::RateLimit;
 use crate::server::Shared;
+use crate::transport::{Reader, Transport, Writer};
 use crate::{ChatError, UserId};
 
 /// How long a client being disconnected gets to read its last line.
@@ -59,7 +62,7 @@ impl From<ChatError> for Ending {
 /// The parts of a client's task that outlive any one line.
 struct Client {
     id: UserId,
-    reader: OwnedReadHalf,
+    reader: Reader,
     inbox: Inbox,
     /// When the idle timeout runs out, unless the client sends something.
     idle_deadline: Instant,
@@ -84,7 +87,7 @@ struct Client {
 struct Session {
     shared: Arc<Shared>,
     /// Only this task writes to the socket, so lines are never interleaved.
-    writer: OwnedWriteHalf,
+    writer: Writer,
     /// Ids of the messages replayed from the room's history, so that a live
     /// copy of one of them is not written twice.
     replayed: Vec<u64>,
@@ -107,10 +110,15 @@ impl Drop for Counted {
 ///
 /// `_place` is the client's place under `max_users`: the task owns it, so it
 /// is given back when the task ends, however it ends (pattern 9, RAII).
-pub async fn serve(shared: Arc<Shared>, stream: TcpStream, _place: OwnedSemaphorePermit) {
+pub async fn serve(
+    shared: Arc<Shared>,
+    transport: Transport,
+    reader: Reader,
+    writer: Writer,
+    _place: OwnedSemaphorePermit,
+) {
     shared.services.metrics.connected.fetch_add(1, Relaxed);
     let _counted = Counted(Arc::clone(&shared));
-    let (reader, writer) = stream.into_split();
     let config = &shared.config;
     let mut client = Client {
         id: UserId::next(),
@@ -127,7 +135,7 @@ pub async fn serve(shared: Arc<Shared>, stream: TcpStream, _place: OwnedSemaphor
             replayed: Vec::new(),
         },
     };
-    debug!(id = %client.id, "connected");
+    debug!(id = %client.id, transport = transport.as_str(), "connected");
     let connection = Connection::new(client.id);
     let name_deadline = Instant::now() + client.session.shared.config.name_timeout;
     let (member, ending) = match client.choose_name(connection, name_deadline).await {
@@ -218,11 +226,15 @@ impl Client {
 
 /// Tells a connection that the server is full, and closes it as gracefully
 /// as [`Client::finish`] does.
-pub async fn turn_away(mut stream: TcpStream, max_users: usize) {
+pub async fn turn_away(mut reader: Reader, mut writer: Writer, max_users: usize) {
     let refusal = format!("error: the server is full ({max_users} users); try again later\n");
-    if stream.write_all(refusal.as_bytes()).await.is_ok() {
-        let _ = stream.shutdown().await;
+    // A full server waits for nobody: the refusal gets the linger's time.
+    let told = async {
+        writer.write_all(refusal.as_bytes()).await?;
+        writer.shutdown().await
+    };
+    if let Ok(Ok(())) = timeout(LINGER, told).await {
         let mut drained = Inbox::new(0);
-        let _ = timeout(LINGER, drained.discard(&mut stream)).await;
+        let _ = timeout(LINGER, drained.discard(&mut reader)).await;
     }
 }

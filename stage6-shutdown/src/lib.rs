@@ -69,6 +69,9 @@ mod rate;
 mod room;
 pub mod server;
 mod text;
+pub mod tls;
+pub mod transport;
+pub mod web;
 
 pub use command::{Command, CommandError, HELP, Input, parse_input};
 pub use config::{ConfigError, ServerConfig, Settings};
@@ -77,4 +80,5 @@ pub use filter::{FilterChain, Verdict};
 pub use ids::UserId;
 pub use lines::{LineError, Lines};
 pub use names::{NameError, validate_name, validate_room_name};
-pub use server::{Services, bind, run};
+pub use server::{Doors, Services, bind, run};
+pub use transport::Transport;

@@ -1,13 +1,15 @@
 //! Starts the stage 6 chat server.
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
 use stage6_shutdown::filter::{flood_guard, mask_words, max_length, slow_mode};
-use stage6_shutdown::{Services, Settings, bind, metrics, run};
+use stage6_shutdown::{Doors, Services, Settings, bind, metrics, run, tls, web};
+use tokio::net::TcpListener;
 use tracing::info;
 use tracing_subscriber::EnvFilter;
 
@@ -28,6 +30,16 @@ struct Args {
     /// Serve metrics over HTTP at this address, as HOST:PORT (off if unset).
     #[arg(long)]
     metrics_addr: Option<String>,
+    /// Serve the chat page, its WebSocket (/ws) and /metrics at this
+    /// address, as HOST:PORT (off if unset). HTTPS when TLS is on.
+    #[arg(long)]
+    http_addr: Option<String>,
+    /// TLS certificate chain (PEM): turns on TLS for --addr and --http-addr.
+    #[arg(long, value_name = "PATH", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "PATH", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// The server's settings, each with its own flag.
     #[command(flatten)]
     settings: Settings,
@@ -64,23 +76,51 @@ async fn main() -> anyhow::Result<()> {
             .push_async(slow_mode(Duration::from_millis(args.slow_mode_ms)));
     }
 
-    let addr = tokio::net::lookup_host(&args.addr)
-        .await
-        .with_context(|| format!("cannot resolve {}", args.addr))?
-        .next()
-        .with_context(|| format!("{} resolves to no address", args.addr))?;
-    let listener = bind(addr, args.backlog).with_context(|| format!("cannot listen on {addr}"))?;
+    // Certificates are checked before anything listens: a bad one is an
+    // error now, not a failure for every client later.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
+        _ => None,
+    };
+    let addr = resolve(&args.addr).await?;
+    let tcp = bind(addr, args.backlog).with_context(|| format!("cannot listen on {addr}"))?;
+    let http = match &args.http_addr {
+        Some(http_addr) => Some(listen(http_addr, "serve the chat page").await?),
+        None => None,
+    };
     // Signal handlers are installed before anyone is told where we listen,
     // so that a SIGTERM right after that still shuts down gracefully.
     let shutdown = shutdown_signal()?;
-    println!("stage6-shutdown listening on {}", listener.local_addr()?);
+    // The first line ends with the address: tests and the load tool read it.
+    println!("stage6-shutdown listening on {}", tcp.local_addr()?);
+    if let Some(http) = &http {
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        println!("chat page at {scheme}://{}/", http.local_addr()?);
+    }
 
     if let Some(metrics_addr) = &args.metrics_addr {
         serve_metrics(metrics_addr, Arc::clone(&services.metrics)).await?;
     }
 
-    run(listener, config, services, shutdown).await;
+    let doors = Doors { tcp, tls, http };
+    run(doors, config, services, shutdown).await;
     Ok(())
+}
+
+/// The first address `addr` (HOST:PORT) resolves to.
+async fn resolve(addr: &str) -> anyhow::Result<std::net::SocketAddr> {
+    tokio::net::lookup_host(addr)
+        .await
+        .with_context(|| format!("cannot resolve {addr}"))?
+        .next()
+        .with_context(|| format!("{addr} resolves to no address"))
+}
+
+/// A listener on `addr`, or an error saying what it was `for_what`.
+async fn listen(addr: &str, for_what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot {for_what} on {addr}"))
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).
@@ -95,11 +135,9 @@ fn init_logging() {
 
 /// Serves the metrics over HTTP at `addr`, on a task of their own.
 async fn serve_metrics(addr: &str, metrics: Arc<metrics::Metrics>) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot serve metrics on {addr}"))?;
+    let listener = listen(addr, "serve metrics").await?;
     info!(addr = %listener.local_addr()?, "metrics at /metrics");
-    tokio::spawn(metrics::serve(listener, metrics));
+    tokio::spawn(web::serve_metrics(listener, metrics));
     Ok(())
 }
 

@@ -1,4 +1,8 @@
 //! The accept loop, the state every client's task shares, and shutdown.
+//!
+//! Clients come through any of the server's [`Doors`] (TCP, TLS, WebSocket),
+//! and every one is admitted in the same place, [`admit`], before any
+//! handshake: places are counted once, whatever the transport.
 
 use std::future::Future;
 use std::io;
@@ -7,7 +11,7 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::{MissedTickBehavior, interval, timeout};
 use tracing::{Instrument, error, info, info_span, warn};
@@ -15,7 +19,31 @@ use tracing::{Instrument, error, info, info_span, warn};
 use crate::directory::Directory;
 use crate::history::{History, InMemoryHistory};
 use crate::metrics::Metrics;
-use crate::{FilterChain, ServerConfig, client};
+use crate::transport::{self, Arrival};
+use crate::{FilterChain, ServerConfig, client, web};
+use tokio_rustls::TlsAcceptor;
+
+/// Where clients come in: the TCP port (plain or TLS), and optionally the
+/// HTTP port with the page and the WebSocket endpoint.
+pub struct Doors {
+    /// The line protocol's port.
+    pub tcp: TcpListener,
+    /// If set, the TCP port speaks TLS, and so does the HTTP port.
+    pub tls: Option<TlsAcceptor>,
+    /// The HTTP port: the chat page, `/ws` and `/metrics`.
+    pub http: Option<TcpListener>,
+}
+
+/// Plain TCP only, as in the chapters before: `run(listener, …)` works.
+impl From<TcpListener> for Doors {
+    fn from(tcp: TcpListener) -> Self {
+        Doors {
+            tcp,
+            tls: None,
+            http: None,
+        }
+    }
+}
 
 /// What the server uses besides its configuration: the parts one might swap.
 pub struct Services {
@@ -101,13 +129,14 @@ pub fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
 /// passed, whichever comes first.
 ///
 /// `shutdown` is any future: `main` passes Ctrl+C or SIGTERM, a test passes
-/// a channel it controls.
+/// a channel it controls. `doors` is a `TcpListener`, or [`Doors`] to open more.
 pub async fn run(
-    listener: TcpListener,
+    doors: impl Into<Doors>,
     config: ServerConfig,
     services: Services,
     shutdown: impl Future<Output = ()>,
 ) {
+    let Doors { tcp, tls, http } = doors.into();
     let (stop, stop_seen) = watch::channel(false);
     // One permit per allowed user; each client's task holds one.
     let places = Arc::new(Semaphore::new(config.max_users));
@@ -122,6 +151,7 @@ pub async fn run(
     });
     // Every client's task, so that shutdown can wait for them (or cut them).
     let mut clients = JoinSet::new();
+    let mut websockets = open_http(http, tls.clone(), &shared, &mut clients);
     let mut second = interval(Duration::from_secs(1));
     second.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut messages_at_last_tick = 0;
@@ -129,8 +159,13 @@ pub async fn run(
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
-                admit(accepted, &shared, &places, &mut clients).await;
+            accepted = tcp.accept() => {
+                if let Some((arrival, peer)) = arrive(accepted, &tls).await {
+                    admit(arrival, peer, &shared, &places, &mut clients);
+                }
+            }
+            Some((socket, peer)) = websockets.recv() => {
+                admit(Arrival::WebSocket(Box::new(socket)), peer, &shared, &places, &mut clients);
             }
             _ = second.tick() => {
                 shared.directory_mut().summarize();
@@ -148,38 +183,88 @@ pub async fn run(
             () = &mut shutdown => break,
         }
     }
-    shut_down(listener, &shared, &stop, &mut clients).await;
+    shut_down(tcp, &shared, &stop, &mut clients).await;
     // ANCHOR_END: run_select
 }
 // ANCHOR_END: run_loop
 
-/// Gives an accepted connection a task of its own, in `clients`: a client's
-/// task if there is a place for it under `max_users`, else a short one that
-/// turns it away.
-async fn admit(
+/// A connection accepted on the TCP port, plain or TLS as the port speaks,
+/// or `None` after an error (and a pause).
+async fn arrive(
     accepted: io::Result<(TcpStream, SocketAddr)>,
-    shared: &Arc<Shared>,
-    places: &Arc<Semaphore>,
-    clients: &mut JoinSet<()>,
-) {
-    let (stream, peer) = match accepted {
-        Ok(connection) => connection,
+    tls: &Option<TlsAcceptor>,
+) -> Option<(Arrival, SocketAddr)> {
+    match accepted {
+        Ok((stream, peer)) => {
+            // Chat lines are small and latency matters: send each at once.
+            let _ = stream.set_nodelay(true);
+            let arrival = match tls {
+                Some(acceptor) => Arrival::Tls(stream, acceptor.clone()),
+                None => Arrival::Tcp(stream),
+            };
+            Some((arrival, peer))
+        }
         Err(error) => {
             // Typically "too many open files": back off.
             warn!(%error, "accept failed");
             tokio::time::sleep(Duration::from_millis(100)).await;
-            return;
+            None
         }
-    };
+    }
+}
+
+/// Opens the HTTP door, if there is one, as a task in `clients` (a shutdown
+/// waits for it to stop accepting); returns where its WebSockets arrive.
+fn open_http(
+    http: Option<TcpListener>,
+    tls: Option<TlsAcceptor>,
+    shared: &Arc<Shared>,
+    clients: &mut JoinSet<()>,
+) -> mpsc::Receiver<(axum::extract::ws::WebSocket, SocketAddr)> {
+    let (arrivals, websockets) = mpsc::channel(64);
+    if let Some(listener) = http {
+        let door = web::Door {
+            arrivals,
+            metrics: Arc::clone(&shared.services.metrics),
+            max_line_len: shared.config.max_line_len,
+            handshake_timeout: shared.config.name_timeout,
+        };
+        let mut stop = shared.stop.clone();
+        let stopped = async move {
+            let _ = stop.wait_for(|&stopped| stopped).await;
+        };
+        clients.spawn(web::serve(listener, tls, door, stopped));
+    }
+    websockets
+}
+
+// ANCHOR: admit
+/// Gives an arrived connection, from any door, a task of its own in
+/// `clients`: a client's task if there is a place for it under `max_users`,
+/// else a short one that turns it away. Nothing has been read from it yet:
+/// its TLS handshake, if any, runs in its task, and counts against the
+/// name timeout like a client that has not chosen a name.
+fn admit(
+    arrival: Arrival,
+    peer: SocketAddr,
+    shared: &Arc<Shared>,
+    places: &Arc<Semaphore>,
+    clients: &mut JoinSet<()>,
+) {
+    let transport = arrival.transport();
+    let span = info_span!("client", %peer, transport = transport.as_str());
+    let timeouts = (shared.config.name_timeout, shared.config.write_timeout);
     let Ok(place) = Arc::clone(places).try_acquire_owned() else {
-        clients.spawn(client::turn_away(stream, shared.config.max_users));
+        let max_users = shared.config.max_users;
+        let refuse = move |reader, writer| client::turn_away(reader, writer, max_users);
+        clients.spawn(transport::serve(arrival, timeouts, refuse).instrument(span));
         return;
     };
-    // Chat lines are small and latency matters: send each at once.
-    let _ = stream.set_nodelay(true);
-    let span = info_span!("client", %peer);
-    clients.spawn(client::serve(Arc::clone(shared), stream, place).instrument(span));
+    let shared = Arc::clone(shared);
+    let session = move |reader, writer| client::serve(shared, transport, reader, writer, place);
+    clients.spawn(transport::serve(arrival, timeouts, session).instrument(span));
 }
+// ANCHOR_END: admit
 
 /// Shuts down gracefully, within `shutdown_timeout`: no new connections, and
 /// every client's task told through `stop`, then waited for.

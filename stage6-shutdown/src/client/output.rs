@@ -1,10 +1,15 @@
 //! Writing to the client, never waiting on it for long, and never making its
 //! room wait while its socket is full.
 
+use std::future::poll_fn;
 use std::io;
+use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
+use std::task::Poll;
+use std::time::Duration;
 
+use tokio::io::AsyncWriteExt;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::time::timeout;
 
@@ -104,25 +109,51 @@ impl Session {
         let mut bytes = text.as_bytes();
         let mut blocked = None;
         while !bytes.is_empty() {
-            match self.writer.try_write(bytes) {
-                Ok(0) => return Err(ChatError::Io(io::ErrorKind::WriteZero.into())),
-                Ok(written) => {
-                    bytes = &bytes[written..];
-                    continue;
+            // First a try that does not wait: the socket usually has room.
+            let written = match at_once(self.writer.write(bytes)).await {
+                Some(written) => written?,
+                None => {
+                    blocked = blocked.or_else(|| room.map(Channel::block));
+                    // Each wait has its own deadline, from the last progress.
+                    patiently(limit, self.writer.write(bytes)).await?
                 }
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
-                Err(error) => return Err(error.into()),
+            };
+            if written == 0 {
+                return Err(ChatError::Io(io::ErrorKind::WriteZero.into()));
             }
-            if blocked.is_none() {
-                blocked = room.map(Channel::block);
-            }
-            // Each wait has its own deadline, from the last progress.
-            match timeout(limit, self.writer.writable()).await {
-                Ok(ready) => ready?,
-                Err(_) => return Err(ChatError::TooSlow { after: limit }),
-            }
+            bytes = &bytes[written..];
+        }
+        // TLS keeps what it has encrypted until it is flushed (TCP and the
+        // WebSocket bridge have nothing to flush).
+        if at_once(self.writer.flush()).await.is_none() {
+            let _blocked = blocked.or_else(|| room.map(Channel::block));
+            patiently(limit, self.writer.flush()).await?;
         }
         Ok(())
     }
     // ANCHOR_END: write
+}
+
+/// Polls `operation` once: its result if it is done at once, `None` if it
+/// would have to wait. A write or a flush that would wait has done nothing
+/// (they are cancel-safe), so dropping it loses no byte.
+async fn at_once<T>(operation: impl Future<Output = T>) -> Option<T> {
+    let mut operation = pin!(operation);
+    poll_fn(|context| match operation.as_mut().poll(context) {
+        Poll::Ready(output) => Poll::Ready(Some(output)),
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await
+}
+
+/// Waits for `operation` for at most `limit`: a client that takes nothing
+/// for that long is too slow to keep.
+async fn patiently<T>(
+    limit: Duration,
+    operation: impl Future<Output = io::Result<T>>,
+) -> Result<T, ChatError> {
+    match timeout(limit, operation).await {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(ChatError::TooSlow { after: limit }),
+    }
 }
