@@ -124,6 +124,11 @@ async fn chat(alice: &Page, bob: &Page, carol: &mut Client) {
     bob.type_line("hi both").await;
     alice.wait_for_line("<bob> hi both", ON_LINE).await;
     carol.expect("<bob> hi both");
+    // `//` sends a chat line that starts with one `/`.
+    bob.type_line("//shrug").await;
+    carol.expect("<bob> /shrug");
+    let hint = "the page shows a `//` line as the room sees it, with one `/`";
+    bob.wait_for_line("<bob> /shrug", hint).await;
 
     // Chat text is shown as text: markup in it must not become HTML.
     carol.send("<b>am I bold?</b> no, I use nc");
