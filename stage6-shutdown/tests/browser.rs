@@ -2,7 +2,8 @@
 //! driven over WebDriver (`webdriver/mod.rs`), against a stage 6 server in
 //! this process. Two browser users and one TCP user chat in one room and
 //! rename themselves; one browser user moves to another room and is kicked
-//! there; the server shuts down; each page says what happened to it.
+//! there; the server shuts down; each page says what happened to it. With
+//! TLS on, the page comes over HTTPS and talks over `wss:`.
 //!
 //! It needs Chromium and chromedriver (Debian: `apt-get install chromium
 //! chromium-driver`; `.ci/run` installs them). Without them it fails and
@@ -18,8 +19,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use chat_harness::{Client, TestServer, read_timeout};
-use stage6_shutdown::{Doors, Services, run};
+use stage6_shutdown::{Doors, Services, run, tls};
 use tokio::sync::oneshot;
+use tokio_rustls::TlsAcceptor;
 
 pub mod common;
 pub mod webdriver;
@@ -30,9 +32,10 @@ use self::webdriver::{Browser, Page};
 const ON_LINE: &str = "onLine() in stage6-shutdown/static/chat.html reads each line the server \
                        sends";
 
-/// A server with its TCP door and its HTTP door (the page and `/ws`), and
-/// the HTTP door's address. It shuts down when the sender is used or dropped.
-fn start() -> (TestServer, SocketAddr, oneshot::Sender<()>) {
+/// A server with its TCP door and its HTTP door (the page and `/ws`, over
+/// TLS if `tls` is given), and the HTTP door's address. It shuts down when
+/// the sender is used or dropped.
+fn start(tls: Option<TlsAcceptor>) -> (TestServer, SocketAddr, oneshot::Sender<()>) {
     let http = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap_or_else(|e| panic!("[{STAGE}] cannot bind a free port for the HTTP door: {e}"));
     let http_addr = http.local_addr().expect("a bound listener has an address");
@@ -44,7 +47,7 @@ fn start() -> (TestServer, SocketAddr, oneshot::Sender<()>) {
         let http = tokio::net::TcpListener::from_std(http).expect("tokio takes the listener");
         let doors = Doors {
             tcp,
-            tls: None,
+            tls,
             http: Some(http),
         };
         let services = Services::new(&config);
@@ -61,7 +64,7 @@ async fn two_browsers_and_a_tcp_client_chat_change_rooms_and_see_the_shutdown() 
     let Some(browser) = Browser::start() else {
         return;
     };
-    let (server, http, stop) = start();
+    let (server, http, stop) = start(None);
     let url = format!("http://{http}/");
     let alice = arrive(&browser, &url, "alice").await;
     let bob = arrive(&browser, &url, "bob").await;
@@ -92,7 +95,8 @@ async fn two_browsers_and_a_tcp_client_chat_change_rooms_and_see_the_shutdown() 
 /// Opens the page in a new browser and answers its name prompt.
 async fn arrive(browser: &Browser, url: &str, name: &'static str) -> Page {
     let page = browser.open(url, name).await;
-    let hint = "the page connects to ws://HOST/ws and shows each line it receives";
+    let hint =
+        "the page connects to ws://HOST/ws (wss: over https) and shows each line it receives";
     page.wait_for_line("welcome! what is your name?", hint)
         .await;
     page.type_line(name).await;
@@ -221,20 +225,52 @@ async fn shut_down(
     let _ = stop.send(());
     carol.expect(goodbye);
     carol.expect_closed();
-    let hint = "the goodbye line sets the status, and the close event marks the page closed";
-    alice
-        .wait_until(
-            "the server's goodbye, and that it has closed",
-            hint,
-            |view| {
-                view.log.last().is_some_and(|line| line == goodbye)
-                    && view.status.starts_with("the server has closed")
-                    && view.closed
-            },
-        )
-        .await;
+    says_the_server_closed(alice).await;
     assert!(
         server.wait_stopped(read_timeout()),
         "[{STAGE}] run() should return once its clients, the pages included, have said goodbye"
     );
+}
+
+/// Waits until `page` shows the server's goodbye and says the server has closed.
+async fn says_the_server_closed(page: &Page) {
+    let goodbye = "* the server is shutting down; goodbye";
+    let hint = "the goodbye line sets the status, and the close event marks the page closed";
+    page.wait_until(
+        "the server's goodbye, and that it has closed",
+        hint,
+        |view| {
+            view.log.last().is_some_and(|line| line == goodbye)
+                && view.status.starts_with("the server has closed")
+                && view.closed
+        },
+    )
+    .await;
+}
+
+/// With TLS on, the page comes over HTTPS and builds its WebSocket's address
+/// from its own: `wss:`, on the same port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_the_page_comes_over_https_and_talks_over_wss() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temporary directory for the certificate");
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = rcgen::generate_simple_self_signed(["127.0.0.1".to_owned()])
+        .expect("rcgen makes a self-signed certificate");
+    std::fs::write(&cert, made.cert.pem()).expect("the certificate is written");
+    std::fs::write(&key, made.signing_key.serialize_pem()).expect("the key is written");
+    let acceptor = tls::acceptor(&cert, &key).expect("the server takes rcgen's certificate");
+    let (server, https, stop) = start(Some(acceptor));
+
+    // Welcomed, named and listed: lines went both ways over wss.
+    let alice = arrive(&browser, &format!("https://{https}/"), "alice").await;
+    let _ = stop.send(());
+    says_the_server_closed(&alice).await;
+    assert!(
+        server.wait_stopped(read_timeout()),
+        "[{STAGE}] run() should return once the page has been told goodbye"
+    );
+    alice.close().await;
 }

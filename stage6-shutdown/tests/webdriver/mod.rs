@@ -102,7 +102,8 @@ impl Browser {
         if let Some(binary) = &self.chromium {
             options["binary"] = json!(binary);
         }
-        let capabilities = json!({ "goog:chromeOptions": options });
+        // The TLS test's certificate is self-signed, made for the test.
+        let capabilities = json!({ "goog:chromeOptions": options, "acceptInsecureCerts": true });
         let Value::Object(capabilities) = capabilities else {
             unreachable!("json!({{…}}) is an object")
         };
