@@ -17,6 +17,11 @@
 //!   the [`History`](history::History) trait, in memory by default.
 //! - **Metrics** at `--metrics-addr` (see [`metrics`]) and logs with
 //!   `tracing`, filtered by `RUST_LOG` (for example `RUST_LOG=debug`).
+//! - **More doors** (the book's "Going further"): `--tls-cert` and
+//!   `--tls-key` put the ports behind TLS ([`tls`]); `--http-addr` serves a
+//!   chat page for browsers, a WebSocket endpoint that speaks the same line
+//!   protocol, and `/metrics` ([`web`]). Whatever its [`Transport`], every
+//!   client runs the one session, under every limit below ([`transport`]).
 //!
 //! ## Rules for untrusted input
 //! - A line longer than [`Settings::max_line_len`] bytes gets

@@ -1,7 +1,7 @@
 //! The accept loop, the state every client's task shares, and shutdown.
 //!
 //! Clients come through any of the server's [`Doors`] (TCP, TLS, WebSocket),
-//! and every one is admitted in the same place, [`admit`], before any
+//! and every one is admitted in the same place, `admit`, before any
 //! handshake: places are counted once, whatever the transport.
 
 use std::future::Future;
@@ -19,7 +19,7 @@ use tracing::{Instrument, error, info, info_span, warn};
 use crate::directory::Directory;
 use crate::history::{History, InMemoryHistory};
 use crate::metrics::Metrics;
-use crate::transport::{self, Arrival};
+use crate::transport::{self, Arrival, Timeouts};
 use crate::{FilterChain, ServerConfig, client, web};
 use tokio_rustls::TlsAcceptor;
 
@@ -238,6 +238,9 @@ fn open_http(
     websockets
 }
 
+/// The longest a connection being turned away gets for its TLS handshake.
+const REFUSAL_HANDSHAKE: Duration = Duration::from_secs(2);
+
 // ANCHOR: admit
 /// Gives an arrived connection, from any door, a task of its own in
 /// `clients`: a client's task if there is a place for it under `max_users`,
@@ -253,10 +256,19 @@ fn admit(
 ) {
     let transport = arrival.transport();
     let span = info_span!("client", %peer, transport = transport.as_str());
-    let timeouts = (shared.config.name_timeout, shared.config.write_timeout);
+    let timeouts = Timeouts {
+        handshake: shared.config.name_timeout,
+        write: shared.config.write_timeout,
+    };
     let Ok(place) = Arc::clone(places).try_acquire_owned() else {
         let max_users = shared.config.max_users;
         let refuse = move |reader, writer| client::turn_away(reader, writer, max_users);
+        // A refusal holds no place, so its handshake gets little time: a
+        // crowd of them cannot pile up while the server is full.
+        let timeouts = Timeouts {
+            handshake: timeouts.handshake.min(REFUSAL_HANDSHAKE),
+            ..timeouts
+        };
         clients.spawn(transport::serve(arrival, timeouts, refuse).instrument(span));
         return;
     };

@@ -20,14 +20,15 @@ use tokio_rustls::rustls::{self, ServerConfig};
 #[derive(Debug, Error)]
 pub enum TlsError {
     /// The file is missing or unreadable.
-    #[error("cannot read {what} {}: {source}", path.display())]
+    // The cause is in the message, not a `source`: one line says it all.
+    #[error("cannot read {what} {}: {error}", path.display())]
     Read {
         /// "the TLS certificate" or "the TLS key".
         what: &'static str,
         /// The file.
         path: PathBuf,
         /// Why it cannot be read.
-        source: io::Error,
+        error: io::Error,
     },
     /// The file holds no usable PEM section of the kind needed.
     #[error("{what} {} is not usable PEM: {problem}", path.display())]
@@ -40,14 +41,14 @@ pub enum TlsError {
         problem: String,
     },
     /// The key does not belong to the certificate, or rustls refuses them.
-    #[error("the TLS key {} does not fit the certificate {}: {source}", key.display(), cert.display())]
+    #[error("the TLS key {} does not fit the certificate {}: {error}", key.display(), cert.display())]
     Mismatch {
         /// The certificate's file.
         cert: PathBuf,
         /// The key's file.
         key: PathBuf,
         /// What rustls said.
-        source: rustls::Error,
+        error: rustls::Error,
     },
 }
 
@@ -73,10 +74,10 @@ pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
     }
     let private_key = PrivateKeyDer::from_pem_slice(&read(KEY, key)?)
         .map_err(|problem| parse(KEY, key, problem))?;
-    let mismatch = |source| TlsError::Mismatch {
+    let mismatch = |error| TlsError::Mismatch {
         cert: cert.to_owned(),
         key: key.to_owned(),
-        source,
+        error,
     };
     // The ring provider, named: the one this project builds (no C toolchain
     // beyond ring's own), whatever another crate may have switched on.
@@ -92,10 +93,10 @@ pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
 
 /// The file's bytes, or an error naming it.
 fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
-    std::fs::read(path).map_err(|source| TlsError::Read {
+    std::fs::read(path).map_err(|error| TlsError::Read {
         what,
         path: path.to_owned(),
-        source,
+        error,
     })
 }
 

@@ -65,6 +65,17 @@ pub enum Arrival {
     WebSocket(Box<WebSocket>),
 }
 
+/// How long opening a connection may take (a TLS handshake), and how long a
+/// WebSocket's bridge waits for a client that takes nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    /// The TLS handshake's limit: the server uses its name timeout, as the
+    /// connection holds a place without having chosen a name.
+    pub handshake: Duration,
+    /// The write timeout.
+    pub write: Duration,
+}
+
 /// An opened connection: the two halves for the session, and for a
 /// WebSocket the bridge that must run beside it.
 pub struct Opened {
@@ -86,15 +97,9 @@ impl Arrival {
         }
     }
 
-    /// Opens the connection: runs the TLS handshake (for at most
-    /// `handshake_timeout`: a client that never finishes it is dropped), or
-    /// builds the WebSocket's bridge (which gives up on a client that takes
-    /// nothing for `write_timeout`).
-    pub async fn open(
-        self,
-        handshake_timeout: Duration,
-        write_timeout: Duration,
-    ) -> io::Result<Opened> {
+    /// Opens the connection: runs the TLS handshake (a client that does not
+    /// finish it in time is dropped), or builds the WebSocket's bridge.
+    pub async fn open(self, timeouts: Timeouts) -> io::Result<Opened> {
         let (reader, writer, companion): (Reader, Writer, _) = match self {
             Arrival::Tcp(stream) => {
                 let (reader, writer) = stream.into_split();
@@ -103,14 +108,14 @@ impl Arrival {
             Arrival::Tls(stream, acceptor) => {
                 // A plaintext client fails here, with an error and no reply:
                 // what it sent is not a TLS record, so it is told nothing.
-                let stream = timeout(handshake_timeout, acceptor.accept(stream))
+                let stream = timeout(timeouts.handshake, acceptor.accept(stream))
                     .await
                     .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake"))??;
                 let (reader, writer) = tokio::io::split(stream);
                 (Box::new(reader), Box::new(writer), None)
             }
             Arrival::WebSocket(socket) => {
-                let (reader, writer, bridge) = web::bridge(*socket, write_timeout);
+                let (reader, writer, bridge) = web::bridge(*socket, timeouts.write);
                 (reader, writer, Some(bridge))
             }
         };
@@ -124,14 +129,13 @@ impl Arrival {
 
 /// Opens `arrival` and runs `session` over it, in this task; a WebSocket's
 /// bridge runs beside it, so that whoever waits for this task (the shutdown)
-/// waits for the bridge's last message and close frame too. `timeouts` are
-/// the handshake's and the writes', as [`open`](Arrival::open) takes them.
-pub async fn serve<S, F>(arrival: Arrival, timeouts: (Duration, Duration), session: S)
+/// waits for the bridge's last message and close frame too.
+pub async fn serve<S, F>(arrival: Arrival, timeouts: Timeouts, session: S)
 where
     S: FnOnce(Reader, Writer) -> F,
     F: Future<Output = ()>,
 {
-    let opened = match arrival.open(timeouts.0, timeouts.1).await {
+    let opened = match arrival.open(timeouts).await {
         Ok(opened) => opened,
         Err(error) => {
             tracing::debug!(%error, "could not open the connection");

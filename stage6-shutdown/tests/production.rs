@@ -9,8 +9,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use chat_harness::{ChildServer, Client, Tally, TestServer};
-use stage6_shutdown::metrics::{self, Metrics};
-use stage6_shutdown::{ServerConfig, Services, Settings, run};
+use stage6_shutdown::metrics::Metrics;
+use stage6_shutdown::{ServerConfig, Services, Settings, run, web};
 use tokio::sync::oneshot;
 
 pub mod common;
@@ -354,7 +354,7 @@ fn the_metrics_endpoint_shows_the_counters() {
         let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
-            metrics::serve(listener, metrics).await;
+            web::serve_metrics(listener, metrics).await;
         });
     });
     let mut http = TcpStream::connect(addr).expect("the metrics endpoint accepts");

@@ -19,8 +19,8 @@ use crate::transport::{Companion, Reader, Writer};
 /// The pipe's capacity each way, in bytes: a few batches of lines.
 const PIPE: usize = 64 * 1024;
 
-/// How long the pump waits for the client's answer to its close frame, and
-/// the longest it waits to hand the client one batch of lines.
+/// How long the pump may take to send its close frame, and then waits for
+/// the client's answer to it.
 const LINGER: Duration = Duration::from_secs(1);
 
 /// Bridges `socket` to the halves a session uses, and returns the pump that
@@ -133,8 +133,8 @@ fn reason(code: u16) -> &'static str {
 }
 
 /// Sends what the session writes, one text message per line, until the
-/// session ends. A client that takes nothing for `write_timeout` is written
-/// to no more; the session's own write timeout then ends it.
+/// session ends, or until the client takes nothing for `write_timeout`: then
+/// the pump ends, the pipe closes, and the session's next write fails.
 async fn send(
     mut from_session: ReadHalf<DuplexStream>,
     sink: &mut SplitSink<WebSocket, Message>,
@@ -143,25 +143,16 @@ async fn send(
     let mut buf = vec![0; PIPE];
     // Bytes of a line whose end has not arrived yet.
     let mut unfinished = Vec::new();
-    let mut open = true;
-    loop {
-        let read = match from_session.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(read) => read,
-        };
-        if !open {
-            continue;
-        }
+    while let Ok(read @ 1..) = from_session.read(&mut buf).await {
         unfinished.extend_from_slice(&buf[..read]);
         let complete = unfinished
             .iter()
             .rposition(|&b| b == b'\n')
             .map_or(0, |last| last + 1);
-        let lines = &unfinished[..complete];
-        open = matches!(
-            timeout(write_timeout, send_lines(sink, lines)).await,
-            Ok(Ok(()))
-        );
+        let sent = timeout(write_timeout, send_lines(sink, &unfinished[..complete])).await;
+        if !matches!(sent, Ok(Ok(()))) {
+            return;
+        }
         unfinished.drain(..complete);
     }
 }
