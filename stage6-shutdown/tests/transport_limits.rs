@@ -1,6 +1,6 @@
 //! Every limit holds on every transport: the line length, the rate limit,
-//! the idle timeout and the write timeout, over TLS and over WebSocket (max
-//! users and the name timeout have their tests in tls.rs and websocket.rs).
+//! the name, idle and write timeouts, over TLS and over WebSocket (max users
+//! has its tests in tls.rs and websocket.rs).
 //! The harness's clients reach each door through the relay in `transports`.
 //! Run with `cargo test -p stage6-shutdown --test transport_limits`.
 
@@ -58,6 +58,24 @@ fn the_rate_limit_holds_on_every_transport() {
         }
         alice.hint(&format!("over {via:?}, lines beyond the burst are refused"));
         alice.expect_eventually("error: slow down: at most");
+    }
+}
+
+#[test]
+fn the_name_timeout_holds_on_every_transport() {
+    for via in TRANSPORTS {
+        let settings = Settings {
+            name_timeout: Duration::from_millis(500),
+            ..relaxed()
+        };
+        let running = start_via(settings, via);
+        let mut anon = running.server.connect("anon");
+        anon.expect("welcome! what is your name?");
+        anon.hint(&format!(
+            "over {via:?}, a client without a name is disconnected"
+        ));
+        anon.expect("error: no name chosen within 500ms, disconnecting");
+        anon.expect_closed();
     }
 }
 
