@@ -229,13 +229,10 @@ fn open_http(
             arrivals,
             metrics: Arc::clone(&shared.services.metrics),
             max_line_len: shared.config.max_line_len,
-            handshake_timeout: shared.config.name_timeout,
         };
-        let mut stop = shared.stop.clone();
-        let stopped = async move {
-            let _ = stop.wait_for(|&stopped| stopped).await;
-        };
-        clients.spawn(web::serve(listener, tls, door, stopped));
+        let limits = web::Limits::new(&shared.config);
+        let stop = shared.stop.clone();
+        clients.spawn(web::serve(listener, tls, door, limits, stop));
     }
     websockets
 }

@@ -6,32 +6,27 @@
 //! and the WebSocket handshake; the upgraded socket is then handed to the
 //! server's accept loop and admitted like any TCP connection, and its
 //! session runs in the server's `JoinSet`, so a shutdown waits for it too.
+//! Each HTTP connection is bounded in number and in time (`connections`).
 
 mod bridge;
+mod connections;
 
-use std::future::Future;
-use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
-use axum::extract::connect_info::Connected;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::{IncomingStream, Listener};
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
-use tokio::task::JoinSet;
-use tokio::time::timeout;
+use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, warn};
 
 pub use self::bridge::bridge;
+pub use self::connections::Limits;
 use crate::metrics::Metrics;
 
 /// The chat page: one self-contained file, compiled into the binary so that
@@ -52,37 +47,27 @@ pub struct Door {
     /// The longest line a client may send, in bytes: the longest text
     /// message, give or take a trailing `\r`.
     pub max_line_len: usize,
-    /// How long a TLS handshake on this port may take.
-    pub handshake_timeout: Duration,
 }
 
 /// Serves the page, `/ws` and `/metrics` on `listener` (over TLS if `tls`
-/// is given) until `stopped` completes; then it stops accepting.
+/// is given), each connection within `limits`, until `stop` becomes `true`;
+/// then it stops accepting.
 pub async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     door: Door,
-    stopped: impl Future<Output = ()> + Send + 'static,
+    limits: Limits,
+    stop: watch::Receiver<bool>,
 ) {
-    let listener = HttpListener {
-        tcp: listener,
-        tls,
-        handshakes: JoinSet::new(),
-        handshake_timeout: door.handshake_timeout,
-    };
     let app = Router::new()
         .route("/", get(page))
         .route("/ws", get(websocket))
         .route("/metrics", get(metrics))
         .fallback(not_found)
-        .with_state(door)
-        .into_make_service_with_connect_info::<Peer>();
-    if let Err(error) = axum::serve(listener, app)
-        .with_graceful_shutdown(stopped)
-        .await
-    {
-        warn!(%error, "the HTTP door failed");
-    }
+        .with_state(door);
+    // Not `axum::serve`, which bounds neither the connections nor the time
+    // their headers take: see `connections`.
+    connections::serve(listener, tls, app, limits, stop).await;
 }
 
 // ANCHOR: serve_metrics
@@ -122,7 +107,7 @@ async fn not_found() -> (StatusCode, &'static str) {
 /// `GET /ws`: upgrades to a WebSocket and hands it to the server.
 async fn websocket(
     State(door): State<Door>,
-    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     // A message is a line, plus perhaps a '\r'. The library refuses longer
@@ -138,69 +123,4 @@ async fn websocket(
                 debug!(%peer, "a WebSocket arrived after the shutdown");
             }
         })
-}
-
-/// The client's address, as the handlers see it.
-#[derive(Clone, Copy, Debug)]
-struct Peer(SocketAddr);
-
-impl Connected<IncomingStream<'_, HttpListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, HttpListener>) -> Self {
-        Peer(*stream.remote_addr())
-    }
-}
-
-/// Any stream HTTP can run over: plain TCP or TLS.
-trait Stream: AsyncRead + AsyncWrite + Send + Unpin {}
-impl<T: AsyncRead + AsyncWrite + Send + Unpin> Stream for T {}
-
-/// The HTTP port's listener, plain or TLS. Each TLS handshake runs in a task
-/// of its own, under a timeout: one that never finishes delays nobody else.
-struct HttpListener {
-    tcp: TcpListener,
-    tls: Option<TlsAcceptor>,
-    handshakes: JoinSet<Option<(Box<dyn Stream>, SocketAddr)>>,
-    handshake_timeout: Duration,
-}
-
-impl Listener for HttpListener {
-    type Io = Box<dyn Stream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            // Both branches are cancel-safe, as axum's shutdown needs.
-            tokio::select! {
-                accepted = self.tcp.accept() => {
-                    let (stream, peer) = match accepted {
-                        Ok(connection) => connection,
-                        Err(error) => {
-                            // Typically "too many open files": back off.
-                            warn!(%error, "HTTP accept failed");
-                            tokio::time::sleep(Duration::from_millis(100)).await;
-                            continue;
-                        }
-                    };
-                    let _ = stream.set_nodelay(true);
-                    let Some(acceptor) = &self.tls else {
-                        return (Box::new(stream), peer);
-                    };
-                    let handshake = timeout(self.handshake_timeout, acceptor.accept(stream));
-                    self.handshakes.spawn(async move {
-                        let stream = handshake.await.ok()?.ok()?;
-                        Some((Box::new(stream) as Box<dyn Stream>, peer))
-                    });
-                }
-                Some(done) = self.handshakes.join_next(), if !self.handshakes.is_empty() => {
-                    if let Ok(Some(connection)) = done {
-                        return connection;
-                    }
-                }
-            }
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.tcp.local_addr()
-    }
 }
