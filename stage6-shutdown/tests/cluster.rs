@@ -3,6 +3,10 @@
 //! history cross servers; a lost Redis or a dead server is survived. Each
 //! test runs its own `redis-server` (`redis/mod.rs`). Run with
 //! `cargo test -p stage6-shutdown --test cluster`.
+//!
+//! It needs `redis-server` (Debian: `apt-get install redis-server`; `.ci/run`
+//! installs it). Without it the tests fail, saying how to install it, unless
+//! `CHAT_SKIP_REDIS=1` is set.
 
 use std::process::Command;
 use std::thread;
