@@ -226,32 +226,37 @@ impl RoomBackend for RedisBackend {
     fn tell(&self, news: News<'_>) {
         let server = &*self.server;
         let members = format!("chat:members:{server}");
-        let command = match news {
+        let commands = match news {
             News::Said { room, id, line } => {
                 let id = id.map_or_else(|| "-".to_owned(), |id| id.to_string());
                 let mut publish = cmd("PUBLISH");
                 publish
                     .arg(format!("chat:room:{room}"))
                     .arg(format!("{server} {id} {line}"));
-                publish
+                vec![publish]
             }
             News::Present { user, name, room } => {
-                let mut set = cmd("HSET");
-                set.arg(members)
+                let mut listed = cmd("HSET");
+                listed
+                    .arg(&members)
                     .arg(u64::from(user))
                     .arg(format!("{room} {name}"));
-                set
+                // Set with the list, not only by the refresh: a server that
+                // dies before its first refresh leaves nothing behind for long.
+                let mut expire = cmd("EXPIRE");
+                expire.arg(&members).arg(self.link.ttl_secs());
+                vec![listed, expire]
             }
             News::Left { user } => {
                 let mut delete = cmd("HDEL");
-                delete.arg(members).arg(u64::from(user));
-                delete
+                delete.arg(&members).arg(u64::from(user));
+                vec![delete]
             }
             News::Released { user, name } => {
-                eval(RELEASE, &[&name_key(name)], &[&self.token(user)])
+                vec![eval(RELEASE, &[&name_key(name)], &[&self.token(user)])]
             }
         };
-        self.link.tell(vec![command]);
+        self.link.tell(commands);
     }
     // ANCHOR_END: redis_tell
 
