@@ -54,20 +54,20 @@ pub struct RedisOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum RedisError {
     /// The URL is not one the Redis client understands.
-    #[error("{url} is not a Redis URL: {source}")]
+    #[error("{url} is not a Redis URL: {reason}")]
     BadUrl {
         /// The URL given.
         url: String,
         /// What the client said.
-        source: ::redis::RedisError,
+        reason: ::redis::RedisError,
     },
     /// Redis did not answer.
-    #[error("cannot reach Redis at {url}: {source}")]
+    #[error("cannot reach Redis at {url}: {reason}")]
     Unreachable {
         /// The URL given.
         url: String,
         /// What went wrong.
-        source: ::redis::RedisError,
+        reason: ::redis::RedisError,
     },
 }
 
@@ -91,16 +91,16 @@ impl RedisBackend {
         options: RedisOptions,
         metrics: Arc<Metrics>,
     ) -> Result<(Self, mpsc::Receiver<Inbound>), RedisError> {
-        let client = ::redis::Client::open(url).map_err(|source| RedisError::BadUrl {
+        let client = ::redis::Client::open(url).map_err(|reason| RedisError::BadUrl {
             url: url.to_owned(),
-            source,
+            reason,
         })?;
         let server: Arc<str> = format!("{:016x}", random()).into();
         let connections = link::Connections::open(&client, &server)
             .await
-            .map_err(|source| RedisError::Unreachable {
+            .map_err(|reason| RedisError::Unreachable {
                 url: url.to_owned(),
-                source,
+                reason,
             })?;
         // Message ids are how a newcomer recognises a line it was replayed
         // from the history: they must not repeat across servers. Each server
@@ -207,7 +207,6 @@ fn name_key(name: &str) -> String {
     format!("chat:name:{}", name.to_ascii_lowercase())
 }
 
-// ANCHOR: redis_tell
 impl RoomBackend for RedisBackend {
     fn claim<'a>(&'a self, user: UserId, name: &'a str) -> BackendFuture<'a, bool> {
         Box::pin(async move {
@@ -227,6 +226,7 @@ impl RoomBackend for RedisBackend {
         let server = &*self.server;
         let members = format!("chat:members:{server}");
         let commands = match news {
+            // ANCHOR: publish
             News::Said { room, id, line } => {
                 let id = id.map_or_else(|| "-".to_owned(), |id| id.to_string());
                 let mut publish = cmd("PUBLISH");
@@ -235,6 +235,7 @@ impl RoomBackend for RedisBackend {
                     .arg(format!("{server} {id} {line}"));
                 vec![publish]
             }
+            // ANCHOR_END: publish
             News::Present { user, name, room } => {
                 let mut listed = cmd("HSET");
                 listed
@@ -258,7 +259,6 @@ impl RoomBackend for RedisBackend {
         };
         self.link.tell(commands);
     }
-    // ANCHOR_END: redis_tell
 
     fn elsewhere(&self) -> BackendFuture<'_, Vec<(String, String)>> {
         Box::pin(async move {

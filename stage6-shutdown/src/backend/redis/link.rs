@@ -234,9 +234,9 @@ impl LinkTask {
         }
     }
 
-    // ANCHOR: serve
     /// Sends jobs, hears the other servers, and refreshes this server's
     /// presence, until Redis is lost or the link is closed.
+    // ANCHOR: serve
     async fn serve(&mut self, connections: &mut Connections) -> Stopped {
         let Connections { commands, messages } = connections;
         let mut refresh = interval(self.options.presence_ttl / 3);
@@ -329,9 +329,9 @@ impl LinkTask {
             .ignore();
     }
 
-    // ANCHOR: refresh
     /// Rewrites this server's presence and renews its users' claims on their
     /// names, all in one transaction, so that nobody reads a half-written list.
+    // ANCHOR: refresh
     async fn refresh(&self, commands: &mut MultiplexedConnection) -> Result<(), RedisError> {
         let (ask, answer) = oneshot::channel();
         if self.inbound.try_send(Inbound::Roll(ask)).is_err() {
