@@ -56,34 +56,109 @@ fn newcomer(server: &ChildServer, who: &str) -> Client {
     client
 }
 
-/// Connects `name` to `server` and answers the name prompt. Nothing is
-/// skipped: no test replays history it does not check.
-fn join(server: &ChildServer, name: &str) -> Client {
-    let mut client = server.connect(name);
-    client.expect("welcome! what is your name?");
+/// Connects `name` to `server` and answers the name prompt.
+fn welcome(server: &ChildServer, name: &str) -> Client {
+    let mut client = newcomer(server, name);
     client.send(name);
     client.expect(&format!("welcome, {name}! you are in #lobby"));
     client
 }
 
-/// `join`, then each of `lobby`, wherever its server, hears of it: the next
-/// newcomer comes after that, so that notices arrive in a known order.
-fn arrive(lobby: &mut [&mut Client], server: &ChildServer, name: &str) -> Client {
-    let client = join(server, name);
-    for member in lobby {
-        member.hint("a notice said on one server reaches the room on every server");
-        member.expect(&format!("* {name} joined #lobby"));
-    }
+/// `welcome`, then `settle`.
+fn join(server: &ChildServer, name: &str) -> Client {
+    let mut client = welcome(server, name);
+    settle(&mut client);
     client
 }
 
-/// Moves `name`'s `client` to `room`, where each of `members` hears of it.
-/// Notices from the old room are skipped: others check them.
-fn move_to(members: &mut [&mut Client], client: &mut Client, name: &str, room: &str) {
-    client.send(&format!("/join {room}"));
-    client.expect_eventually(&format!("* you are now in #{room}"));
+/// Waits until `client`'s server has replayed its room's history to it, if
+/// any: it answers `/list` only then. A line said before that may reach
+/// the newcomer in the replay (it is in Redis) rather than live; after
+/// that, only live. Notices still on their way are skipped: `greet` says
+/// which may come.
+fn settle(client: &mut Client) {
+    client.send("/list");
+    next_answer(client, "an answer to \"/list\"", is_listing);
+}
+
+/// Moves each of `members` to `room`, one after the other: each is in
+/// before the next sends `/join`. Notices from the old room are skipped.
+fn move_all(members: &mut [&mut Client], room: &str) {
     for member in members {
-        member.expect(&format!("* {name} joined #{room}"));
+        member.send(&format!("/join {room}"));
+        member.expect_eventually(&format!("* you are now in #{room}"));
+    }
+}
+
+/// Each of `members` (called `names`, in the order they came into `room`,
+/// each once the one before was in) says hello there, and hears every
+/// other's hello, after `* X joined #room` for each X who came after it.
+///
+/// A server says that X joined once X is in, on its own time: a member who
+/// came after X, on another server, may hear of it too, but only before X's
+/// hello, which X's server says later. Once the hellos are in, no notice of
+/// these arrivals is still on its way.
+fn greet(members: &mut [&mut Client], names: &[&str], room: &str) {
+    for (member, name) in members.iter_mut().zip(names) {
+        member.send(&format!("hello from {name}"));
+    }
+    for (me, member) in members.iter_mut().enumerate() {
+        let mut others: Vec<Other> = (names.iter().enumerate())
+            .filter(|&(other, _)| other != me)
+            .map(|(other, &name)| Other {
+                notice: format!("* {name} joined #{room}"),
+                hello: format!("<{name}> hello from {name}"),
+                notice_due: Some(other > me),
+                greeted: false,
+            })
+            .collect();
+        while others.iter().any(|other| !other.greeted) {
+            let acceptable: Vec<&str> = others.iter().flat_map(Other::acceptable).collect();
+            let expected = format!("one of {acceptable:?}");
+            let line = member.expect_line(&expected, |line| acceptable.contains(&line));
+            for other in &mut others {
+                if line == other.hello {
+                    other.greeted = true;
+                }
+                if line == other.hello || line == other.notice {
+                    other.notice_due = None;
+                }
+            }
+        }
+    }
+}
+
+/// Another member, as one member hears of it in `greet`.
+struct Other {
+    notice: String,
+    hello: String,
+    /// `Some(true)`: its notice must come (before its hello); `Some(false)`:
+    /// it may; `None`: it may not (any more).
+    notice_due: Option<bool>,
+    greeted: bool,
+}
+
+impl Other {
+    /// The lines that may come next from or about it.
+    fn acceptable(&self) -> Vec<&str> {
+        let mut lines = Vec::new();
+        if self.notice_due.is_some() {
+            lines.push(self.notice.as_str());
+        }
+        if !self.greeted && self.notice_due != Some(true) {
+            lines.push(self.hello.as_str());
+        }
+        lines
+    }
+}
+
+/// `client` must receive each of `lines`, in any order, and nothing else.
+fn expect_all_of(client: &mut Client, lines: &[String]) {
+    let mut due = lines.to_vec();
+    while !due.is_empty() {
+        let expected = format!("one of {due:?}, in any order");
+        let line = client.expect_line(&expected, |line| due.iter().any(|d| d == line));
+        due.retain(|d| *d != line);
     }
 }
 
@@ -223,10 +298,16 @@ fn three_servers_share_one_rooms_lines_members_and_counts() {
         return;
     };
     let (a, b, c) = (server(&redis), server(&redis), server(&redis));
-    let mut alice = arrive(&mut [], &a, "alice");
-    let mut bob = arrive(&mut [&mut alice], &b, "bob");
-    let mut carol = arrive(&mut [&mut alice, &mut bob], &c, "carol");
-    let mut dave = arrive(&mut [&mut alice, &mut bob, &mut carol], &a, "dave");
+    let mut alice = join(&a, "alice");
+    let mut bob = join(&b, "bob");
+    let mut carol = join(&c, "carol");
+    let mut dave = join(&a, "dave");
+    let everyone = ["alice", "bob", "carol", "dave"];
+    greet(
+        &mut [&mut alice, &mut bob, &mut carol, &mut dave],
+        &everyone,
+        "lobby",
+    );
     talk_in_turns(&mut [&mut alice, &mut bob, &mut carol], &TRIO, "lobby", 5);
     dave.hint("a member hears its own server's talkers and the others' alike");
     expect_in_order(&mut dave, &TRIO, "lobby", 5);
@@ -238,15 +319,10 @@ fn three_servers_share_one_rooms_lines_members_and_counts() {
     bob.hint(order);
     poll_listing(&mut bob, "/list", &format!("* in #lobby: {on_b}"), soon());
 
-    // Each move is seen on another server before the next one, so that the
-    // lobby hears of the departures in this order.
-    move_to(&mut [], &mut alice, "alice", "rust");
-    move_to(&mut [&mut alice], &mut bob, "bob", "rust");
-    move_to(&mut [&mut alice, &mut bob], &mut carol, "carol", "rust");
+    move_all(&mut [&mut alice, &mut bob, &mut carol], "rust");
     dave.hint("a member leaving a room on another server is announced here too");
-    for name in TRIO {
-        dave.expect(&format!("* {name} left #lobby"));
-    }
+    expect_all_of(&mut dave, &TRIO.map(|name| format!("* {name} left #lobby")));
+    greet(&mut [&mut alice, &mut bob, &mut carol], &TRIO, "rust");
     talk_in_turns(&mut [&mut alice, &mut bob, &mut carol], &TRIO, "rust", 4);
     dave.hint("a line said in #rust on any server reaches #rust's members only");
     dave.send("/list");
@@ -272,10 +348,11 @@ fn a_name_is_taken_on_every_server_ignoring_case_until_its_holder_quits() {
     bob.expect("error: the name ALICE is taken. what is your name?");
     bob.send("bob");
     bob.expect("welcome, bob! you are in #lobby");
+    settle(&mut bob);
+    let mut carol = join(&a, "carol");
+    greet(&mut [&mut alice, &mut bob, &mut carol], &TRIO, "lobby");
     bob.send("/nick Alice");
     bob.expect("error: the name Alice is taken");
-    alice.expect("* bob joined #lobby");
-    let mut carol = arrive(&mut [&mut alice, &mut bob], &a, "carol");
     let mut other = newcomer(&a, "newcomer on A");
     other.hint("a name held on another server is taken here too");
     other.send("Bob");
@@ -302,13 +379,8 @@ fn a_name_is_taken_on_every_server_ignoring_case_until_its_holder_quits() {
     other.send("alice");
     other.expect("error: the name alice is taken. what is your name?");
     other.hint("a user's old name is released when they take another");
-    poll_until(
-        &mut other,
-        "bob",
-        "welcome, bob! you are in #lobby",
-        is_named,
-        deadline,
-    );
+    let welcome = "welcome, bob! you are in #lobby";
+    poll_until(&mut other, "bob", welcome, is_named, deadline);
 }
 
 /// The flags that make `root` (password `s3cret`) an admin.
@@ -323,16 +395,19 @@ fn an_admin_kicks_a_user_on_another_server_and_an_operator_may_not() {
     let mut root = newcomer(&a, "root");
     root.send("root s3cret");
     root.expect("welcome, root! you are in #lobby");
-    let mut alice = arrive(&mut [&mut root], &a, "alice");
-    let mut bob = arrive(&mut [&mut root, &mut alice], &b, "bob");
-    let mut carol = arrive(&mut [&mut root, &mut alice, &mut bob], &c, "carol");
+    let mut alice = join(&a, "alice");
+    let mut bob = join(&b, "bob");
+    let mut carol = join(&c, "carol");
+    let everyone = ["root", "alice", "bob", "carol"];
+    greet(
+        &mut [&mut root, &mut alice, &mut bob, &mut carol],
+        &everyone,
+        "lobby",
+    );
     // alice comes to #rust first: on A, she is its operator.
-    move_to(&mut [], &mut alice, "alice", "rust");
-    move_to(&mut [&mut alice], &mut bob, "bob", "rust");
-    move_to(&mut [&mut alice, &mut bob], &mut carol, "carol", "rust");
-    for name in TRIO {
-        root.expect(&format!("* {name} left #lobby"));
-    }
+    move_all(&mut [&mut alice, &mut bob, &mut carol], "rust");
+    expect_all_of(&mut root, &TRIO.map(|name| format!("* {name} left #lobby")));
+    greet(&mut [&mut alice, &mut bob, &mut carol], &TRIO, "rust");
 
     alice.hint("an operator's power ends at its own server");
     alice.send("/kick bob");
@@ -360,8 +435,9 @@ fn a_newcomer_on_one_server_is_replayed_what_was_said_on_another() {
     };
     let history = ["--history-len", "3"];
     let [a, b, c] = [(); 3].map(|()| spawn(&redis, TTL_SECS, &history));
-    let mut alice = arrive(&mut [], &a, "alice");
-    let mut carol = arrive(&mut [&mut alice], &c, "carol");
+    let mut alice = join(&a, "alice");
+    let mut carol = join(&c, "carol");
+    greet(&mut [&mut alice, &mut carol], &["alice", "carol"], "lobby");
     for i in 1..=4 {
         alice.send(&format!("message {i}"));
     }
@@ -369,7 +445,7 @@ fn a_newcomer_on_one_server_is_replayed_what_was_said_on_another() {
     for i in 1..=4 {
         carol.expect(&format!("<alice> message {i}"));
     }
-    let mut dave = join(&b, "dave");
+    let mut dave = welcome(&b, "dave");
     dave.hint("the history is kept in Redis (chat:history:<room>), capped at --history-len");
     dave.expect("* the last 3 messages in #lobby:");
     for i in 2..=4 {
@@ -383,20 +459,24 @@ fn a_newcomer_on_one_server_is_replayed_what_was_said_on_another() {
     carol.expect("<alice> message 5");
 
     // The history follows /join, to a room that dave's server never had.
-    move_to(&mut [], &mut carol, "carol", "rust");
-    dave.expect("* carol left #lobby");
-    move_to(&mut [&mut carol], &mut alice, "alice", "rust");
-    dave.expect("* alice left #lobby");
+    move_all(&mut [&mut carol, &mut alice], "rust");
+    expect_all_of(
+        &mut dave,
+        &["carol", "alice"].map(|n| format!("* {n} left #lobby")),
+    );
+    greet(&mut [&mut carol, &mut alice], &["carol", "alice"], "rust");
     alice.send("in rust");
     carol.expect("<alice> in rust");
     dave.send("/join rust");
     dave.expect("* you are now in #rust");
-    dave.expect("* the last message in #rust:");
+    dave.expect("* the last 3 messages in #rust:");
+    let hellos = ["carol", "alice"].map(|name| format!("<{name}> hello from {name}"));
+    expect_all_of(&mut dave, &hellos);
     dave.expect("<alice> in rust");
 
     drop(a);
     let d = spawn(&redis, TTL_SECS, &history);
-    let mut erin = join(&d, "erin");
+    let mut erin = welcome(&d, "erin");
     erin.hint("the history stays in Redis when the server it was said on is gone");
     erin.expect("* the last 3 messages in #lobby:");
     for i in 3..=5 {
@@ -414,10 +494,16 @@ fn chat_goes_on_on_each_server_while_redis_is_down_and_across_them_once_it_is_ba
         return;
     };
     let (a, b) = (server(&redis), server(&redis));
-    let mut alice = arrive(&mut [], &a, "alice");
-    let mut bob = arrive(&mut [&mut alice], &b, "bob");
-    let mut amy = arrive(&mut [&mut alice, &mut bob], &a, "amy");
-    let mut ben = arrive(&mut [&mut alice, &mut bob, &mut amy], &b, "ben");
+    let mut alice = join(&a, "alice");
+    let mut bob = join(&b, "bob");
+    let mut amy = join(&a, "amy");
+    let mut ben = join(&b, "ben");
+    let everyone = ["alice", "bob", "amy", "ben"];
+    greet(
+        &mut [&mut alice, &mut bob, &mut amy, &mut ben],
+        &everyone,
+        "lobby",
+    );
 
     redis.kill();
     for member in [&mut alice, &mut amy, &mut bob, &mut ben] {
@@ -461,8 +547,8 @@ fn a_killed_servers_users_vanish_and_their_names_are_freed_within_the_ttl() {
         return;
     };
     let (a, mut b) = (server(&redis), server(&redis));
-    let mut alice = arrive(&mut [], &a, "alice");
-    let _bob = arrive(&mut [&mut alice], &b, "bob");
+    let mut alice = join(&a, "alice");
+    let _bob = join(&b, "bob");
     poll_listing(&mut alice, "/list", "* in #lobby: alice, bob", soon());
 
     b.kill();
@@ -475,13 +561,8 @@ fn a_killed_servers_users_vanish_and_their_names_are_freed_within_the_ttl() {
     poll_listing(&mut alice, "/rooms", "* rooms: #lobby (1)", deadline);
     let mut other = newcomer(&a, "newcomer on A");
     other.hint("the names of a dead server's users expire within the ttl");
-    poll_until(
-        &mut other,
-        "bob",
-        "welcome, bob! you are in #lobby",
-        is_named,
-        deadline,
-    );
+    let welcome = "welcome, bob! you are in #lobby";
+    poll_until(&mut other, "bob", welcome, is_named, deadline);
 }
 
 #[test]
