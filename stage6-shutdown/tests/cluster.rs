@@ -81,12 +81,14 @@ fn settle(client: &mut Client) {
     next_answer(client, "an answer to \"/list\"", is_listing);
 }
 
-/// Moves each of `members` to `room`, one after the other: each is in
-/// before the next sends `/join`. Notices from the old room are skipped.
+/// Moves each of `members` to `room`, one after the other: each is in,
+/// and settled, before the next sends `/join`. Notices from the old room
+/// are skipped.
 fn move_all(members: &mut [&mut Client], room: &str) {
     for member in members {
         member.send(&format!("/join {room}"));
         member.expect_eventually(&format!("* you are now in #{room}"));
+        settle(member);
     }
 }
 
@@ -103,6 +105,7 @@ fn greet(members: &mut [&mut Client], names: &[&str], room: &str) {
         member.send(&format!("hello from {name}"));
     }
     for (me, member) in members.iter_mut().enumerate() {
+        member.hint("what a server says in a room reaches the room on every server, in order");
         let mut others: Vec<Other> = (names.iter().enumerate())
             .filter(|&(other, _)| other != me)
             .map(|(other, &name)| Other {
