@@ -241,7 +241,7 @@ fn expect_within(client: &mut Client, expected: &str, limit: Duration) {
     client.fail(&format!("the line {expected:?}"), &got);
 }
 
-/// What a failure report says `client` received instead.
+/// What a failure report says came instead of the line expected.
 fn describe(received: &Received) -> String {
     match received {
         Received::Line(line) => format!("the line {line:?} arrived"),
@@ -256,10 +256,10 @@ fn text(name: &str, room: &str, i: usize) -> String {
     format!("{name}'s line {i} in #{room}")
 }
 
-/// Has each of `talkers`, called `names`, say `count` lines in `room`, taking turns line by line so
-/// that their lines cross on their way through the servers; then each must
-/// have received the others' lines, and nothing else, each talker's in the
-/// order said.
+/// Has each of `talkers`, called `names`, say `count` lines in `room`,
+/// taking turns line by line so that their lines cross on their way through
+/// the servers; then each must have received the others' lines, and nothing
+/// else, each talker's in the order said.
 fn talk_in_turns(talkers: &mut [&mut Client], names: &[&str], room: &str, count: usize) {
     for i in 1..=count {
         for (client, name) in talkers.iter_mut().zip(names) {
