@@ -82,6 +82,24 @@ impl RedisServer {
         }
     }
 
+    /// Makes Redis hold every client's commands for `pause` (`CLIENT PAUSE`),
+    /// as a Redis too busy to answer would.
+    pub fn pause(&self, pause: Duration) {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+        let command = format!("CLIENT PAUSE {} ALL\r\n", pause.as_millis());
+        let mut answer = String::new();
+        let paused = TcpStream::connect_timeout(&addr, read_timeout()).and_then(|mut stream| {
+            stream.set_read_timeout(Some(read_timeout()))?;
+            stream.write_all(command.as_bytes())?;
+            BufReader::new(stream).read_line(&mut answer)
+        });
+        if paused.is_err() || !answer.starts_with("+OK") {
+            self.fail(&format!(
+                "did not pause its clients: {paused:?}, answer {answer:?}"
+            ));
+        }
+    }
+
     /// Runs `redis-server` on `self.port` until it answers PING; says why
     /// not if it exits first (its port was taken, say) or stays silent.
     fn run(&mut self) -> Result<(), String> {
