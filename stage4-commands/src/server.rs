@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::fmt::Display;
 use std::io::{self, Read, Write};
 use std::mem;
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::rc::Rc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -189,8 +189,10 @@ impl Server {
                 continue;
             }
             // ANCHOR: max_users
-            let address = match self.place_for(peer) {
-                Ok(address) => address,
+            let max_users = self.directory.config().max_users;
+            let below_max = || (self.users.len() < max_users).then_some(());
+            let address = match self.addresses.place_for(peer.ip(), max_users, below_max) {
+                Ok(((), address)) => address,
                 Err(reason) => {
                     // A fresh socket's send buffer is empty, so this one
                     // short write completes at once.
@@ -218,21 +220,6 @@ impl Server {
             eprintln!("{id} connected from {peer}, {} online", self.users.len());
         }
     }
-
-    // ANCHOR: place_for
-    /// A place for a new connection from `peer`, or why there is none: its
-    /// address holds too many connections, or the server is full.
-    fn place_for(&self, peer: SocketAddr) -> Result<AddressPlace, String> {
-        let address = self.addresses.admit(peer.ip());
-        let address = address.map_err(|too_many| too_many.to_string())?;
-        let max_users = self.directory.config().max_users;
-        if self.users.len() >= max_users {
-            // Returning drops `address`, which gives its place back.
-            return Err(format!("the server is full ({max_users} users)"));
-        }
-        Ok(address)
-    }
-    // ANCHOR_END: place_for
 
     /// Drains the refused connections; drops each once it has closed, failed
     /// or had its [`LINGER`].

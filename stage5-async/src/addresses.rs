@@ -6,6 +6,8 @@
 //! each address's connections, and how many of them have no name yet, and
 //! refuses a connection over either cap. Each connection it lets in holds an
 //! [`AddressPlace`], which gives its place back when dropped (pattern 9).
+//! [`Addresses::place_for`] asks for both places a new connection needs: its
+//! address's, and one of the server's `max_users`.
 //!
 //! This file is the same in stages 4, 5 and 6. Stage 4's one thread would not
 //! need a lock; the tasks of stages 5 and 6 run on several threads. A
@@ -95,6 +97,26 @@ impl Addresses {
         Err(TooMany { limit })
     }
     // ANCHOR_END: admit
+
+    // ANCHOR: place_for
+    /// A place for a new connection from `ip` among its address's
+    /// connections, and one of the server's `max_users` places from
+    /// `server_place` (`None` when the server is full); or why not, to tell
+    /// the client. Stage 4 counts its users, stages 5 and 6 take a
+    /// semaphore's permit: the closure keeps this file the same in all three.
+    pub fn place_for<P>(
+        &self,
+        ip: IpAddr,
+        max_users: usize,
+        server_place: impl FnOnce() -> Option<P>,
+    ) -> Result<(P, AddressPlace), String> {
+        let address = self.admit(ip).map_err(|too_many| too_many.to_string())?;
+        let full = || format!("the server is full ({max_users} users)");
+        // Returning drops `address`, which gives its place back.
+        let place = server_place().ok_or_else(full)?;
+        Ok((place, address))
+    }
+    // ANCHOR_END: place_for
 }
 
 // ANCHOR: drop
@@ -172,6 +194,20 @@ mod tests {
             lock(&addresses.counts).is_empty(),
             "no entry for an idle address"
         );
+    }
+
+    #[test]
+    fn a_full_server_gives_the_address_place_back() {
+        let addresses = Addresses::new(1, 1);
+        let full = addresses.place_for(ONE, 64, || None::<()>);
+        assert_eq!(full.err().as_deref(), Some("the server is full (64 users)"));
+        let (_, _place) = (addresses.place_for(ONE, 64, || Some(())))
+            .expect("the address's place was given back with the refusal");
+        let over_cap = addresses.place_for(ONE, 64, || -> Option<()> {
+            panic!("an address over its cap must not take one of the server's places")
+        });
+        let expected = "too many connections from your address (1)";
+        assert_eq!(over_cap.err().as_deref(), Some(expected));
     }
 
     #[test]

@@ -1,13 +1,12 @@
 //! The accept loop and the state every client's task shares.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 
-use crate::addresses::{AddressPlace, Addresses};
+use crate::addresses::Addresses;
 use crate::directory::Directory;
 use crate::{FilterChain, ServerConfig, client};
 
@@ -82,7 +81,9 @@ pub async fn run(listener: TcpListener, config: ServerConfig, filters: FilterCha
                 continue;
             }
         };
-        let (place, address) = match place_for(&shared, &places, peer) {
+        let max_users = shared.config.max_users;
+        let free_place = || Arc::clone(&places).try_acquire_owned().ok();
+        let (place, address) = match shared.addresses.place_for(peer.ip(), max_users, free_place) {
             Ok(places) => places,
             Err(refusal) => {
                 // Its own short task, so that the accept loop never waits.
@@ -100,22 +101,3 @@ pub async fn run(listener: TcpListener, config: ServerConfig, filters: FilterCha
     // ANCHOR_END: accept_loop
 }
 // ANCHOR_END: run
-
-/// A place for a new connection from `peer` among its address's
-/// connections and one under `max_users`, without waiting; or why not.
-fn place_for(
-    shared: &Shared,
-    places: &Arc<Semaphore>,
-    peer: SocketAddr,
-) -> Result<(OwnedSemaphorePermit, AddressPlace), String> {
-    let address = shared.addresses.admit(peer.ip());
-    let address = address.map_err(|too_many| too_many.to_string())?;
-    let Ok(place) = Arc::clone(places).try_acquire_owned() else {
-        // Returning drops `address`, which gives its place back.
-        return Err(format!(
-            "the server is full ({} users)",
-            shared.config.max_users
-        ));
-    };
-    Ok((place, address))
-}

@@ -173,6 +173,11 @@ impl Client {
             }
         }
         debug!(id = %self.id, "disconnected");
+        if let Ending::Closed = ending {
+            // The client closed its half: close ours too, rather than just
+            // drop it, so that TLS ends with close_notify, not a cut.
+            let _ = timeout(LINGER, self.session.writer.shutdown()).await;
+        }
         if let Some(words) = last_words
             && self.session.write(&words, None).await.is_ok()
         {

@@ -11,12 +11,12 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::{MissedTickBehavior, interval, timeout};
 use tracing::{Instrument, error, info, info_span, warn};
 
-use crate::addresses::{AddressPlace, Addresses};
+use crate::addresses::Addresses;
 use crate::backend::{self, Inbound, Local, RoomBackend};
 use crate::directory::Directory;
 use crate::history::{History, InMemoryHistory};
@@ -273,7 +273,9 @@ fn admit(
         write: shared.config.write_timeout,
     };
     // ANCHOR: admit_place
-    let (place, address) = match place_for(shared, places, peer) {
+    let max_users = shared.config.max_users;
+    let free_place = || Arc::clone(places).try_acquire_owned().ok();
+    let (place, address) = match shared.addresses.place_for(peer.ip(), max_users, free_place) {
         Ok(places) => places,
         Err(refusal) => {
             let refuse = move |reader, writer| client::turn_away(reader, writer, refusal);
@@ -294,25 +296,6 @@ fn admit(
     // ANCHOR_END: admit_place
 }
 // ANCHOR_END: admit
-
-/// A place for a new connection from `peer` among its address's
-/// connections and one under `max_users`, without waiting; or why not.
-fn place_for(
-    shared: &Shared,
-    places: &Arc<Semaphore>,
-    peer: SocketAddr,
-) -> Result<(OwnedSemaphorePermit, AddressPlace), String> {
-    let address = shared.addresses.admit(peer.ip());
-    let address = address.map_err(|too_many| too_many.to_string())?;
-    let Ok(place) = Arc::clone(places).try_acquire_owned() else {
-        // Returning drops `address`, which gives its place back.
-        return Err(format!(
-            "the server is full ({} users)",
-            shared.config.max_users
-        ));
-    };
-    Ok((place, address))
-}
 
 /// Shuts down gracefully, within `shutdown_timeout`: no new connections, and
 /// every client's task told through `stop`, then waited for.

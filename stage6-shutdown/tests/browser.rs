@@ -15,17 +15,16 @@
 //! CHAT_SCREENSHOT=$PWD/book/src/img/browser-chat.png cargo test -p stage6-shutdown --test browser
 //! ```
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use chat_harness::{Client, TestServer, read_timeout};
-use stage6_shutdown::{Doors, Services, run, tls};
 use tokio::sync::oneshot;
-use tokio_rustls::TlsAcceptor;
 
 pub mod common;
+pub mod transports;
 pub mod webdriver;
 use self::common::{STAGE, join, relaxed};
+use self::transports::{Running, Via};
 use self::webdriver::{Browser, Page};
 
 /// Where the page's handling of the server's lines is.
@@ -33,30 +32,11 @@ const ON_LINE: &str = "onLine() in stage6-shutdown/static/chat.html reads each l
                        sends";
 
 /// A server with its TCP door and its HTTP door (the page and `/ws`, over
-/// TLS if `tls` is given), and the HTTP door's address. It shuts down when
-/// the sender is used or dropped.
-fn start(tls: Option<TlsAcceptor>) -> (TestServer, SocketAddr, oneshot::Sender<()>) {
-    let http = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap_or_else(|e| panic!("[{STAGE}] cannot bind a free port for the HTTP door: {e}"));
-    let http_addr = http.local_addr().expect("a bound listener has an address");
-    http.set_nonblocking(true)
-        .expect("tokio needs a non-blocking listener");
+/// TLS with a throwaway certificate if `tls`). It shuts down when its
+/// `shutdown` is used or dropped.
+fn start(tls: bool) -> Running {
     let config = relaxed().build().expect("a valid configuration");
-    let (trigger, triggered) = oneshot::channel::<()>();
-    let server = TestServer::start_tokio(STAGE, move |tcp| async move {
-        let http = tokio::net::TcpListener::from_std(http).expect("tokio takes the listener");
-        let doors = Doors {
-            tcp,
-            tls,
-            http: Some(http),
-        };
-        let services = Services::new(&config);
-        run(doors, config, services, async {
-            let _ = triggered.await;
-        })
-        .await;
-    });
-    (server, http_addr, trigger)
+    transports::start(config, tls, Via::Direct)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -64,7 +44,12 @@ async fn two_browsers_and_a_tcp_client_chat_change_rooms_and_see_the_shutdown() 
     let Some(browser) = Browser::start() else {
         return;
     };
-    let (server, http, stop) = start(None);
+    let Running {
+        server,
+        http,
+        shutdown: stop,
+        ..
+    } = start(false);
     let url = format!("http://{http}/");
     let alice = arrive(&browser, &url, "alice").await;
     let bob = arrive(&browser, &url, "bob").await;
@@ -255,14 +240,12 @@ async fn over_tls_the_page_comes_over_https_and_talks_over_wss() {
     let Some(browser) = Browser::start() else {
         return;
     };
-    let dir = tempfile::tempdir().expect("a temporary directory for the certificate");
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    let made = rcgen::generate_simple_self_signed(["127.0.0.1".to_owned()])
-        .expect("rcgen makes a self-signed certificate");
-    std::fs::write(&cert, made.cert.pem()).expect("the certificate is written");
-    std::fs::write(&key, made.signing_key.serialize_pem()).expect("the key is written");
-    let acceptor = tls::acceptor(&cert, &key).expect("the server takes rcgen's certificate");
-    let (server, https, stop) = start(Some(acceptor));
+    let Running {
+        server,
+        http: https,
+        shutdown: stop,
+        ..
+    } = start(true);
 
     // Welcomed, named and listed: lines went both ways over wss.
     let alice = arrive(&browser, &format!("https://{https}/"), "alice").await;

@@ -99,6 +99,39 @@ async fn with_tls_on_the_http_port_serves_https_and_secure_websockets() {
     bob.expect("<alice> hello over wss");
 }
 
+/// A client that closes its half (at the end of its input, as `cargo chat`
+/// does) is answered in kind: the server closes its own half with TLS's
+/// close_notify, so that the client can tell the end from a cut connection.
+#[tokio::test]
+async fn a_client_that_closes_its_half_gets_a_clean_tls_close() {
+    let running = start_tls(relaxed());
+    let certificate = running.certificate.as_ref().expect("TLS is on");
+    let tcp = tokio::net::TcpStream::connect(running.tcp)
+        .await
+        .expect("connects to the TLS port");
+    let name = ServerName::try_from("localhost").expect("a valid name");
+    let mut tls = (certificate.connector().connect(name, tcp))
+        .await
+        .expect("TLS handshake");
+    tls.write_all(b"alice\n").await.expect("sent");
+    tls.shutdown().await.expect("our close_notify sent");
+    let mut seen = Vec::new();
+    let read = timeout(step(), tls.read_to_end(&mut seen)).await;
+    let seen = String::from_utf8_lossy(&seen);
+    match read {
+        Ok(Ok(_)) => {}
+        Ok(Err(error)) => panic!(
+            "after the client's close_notify, the server should close with its own; reading \
+             failed with \"{error}\" after {seen:?} (see Client::finish in src/client.rs)"
+        ),
+        Err(_) => panic!(
+            "the server should close the connection once the client closed its half; within \
+             {:?} it sent {seen:?}",
+            step()
+        ),
+    }
+}
+
 /// Reads from `stream` until the server closes it; panics if it does not
 /// within `limit`, or if it sends anything.
 fn expect_closed_silently(stream: &mut TcpStream, limit: Duration, why: &str) {

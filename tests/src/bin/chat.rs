@@ -12,10 +12,12 @@
 //! a pipe), the client says so to the server, as `nc -N` does, and prints what
 //! the server still sends until it closes the connection.
 
+use std::io;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use chat_tools::connect::{Door, Reader, Writer, strip_port, tls_connector};
+use chat_tools::connect::{ConnectError, Door, Reader, Writer, strip_port, tls_connector};
 use clap::Parser;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::lookup_host;
@@ -74,31 +76,47 @@ async fn connect(args: &Args) -> anyhow::Result<()> {
     if args.ca.is_some() && !args.tls && !secure_ws {
         bail!("--ca is for --tls or a wss:// URL: only TLS checks a certificate");
     }
-    let (door, shown) = match &args.ws {
+    let (doors, shown) = match &args.ws {
         Some(url) => (websocket(url, args).await?, url),
         None => {
-            let addr = resolve(&args.addr).await?;
-            let door = if args.tls {
-                Door::tls(
-                    addr,
-                    strip_port(&args.addr),
-                    tls_connector(args.ca.as_deref())?,
-                )
-            } else {
-                Door::tcp(addr)
-            };
-            (door, &args.addr)
+            let tls = args.tls.then(|| tls_connector(args.ca.as_deref()));
+            let tls = tls.transpose()?;
+            let host = strip_port(&args.addr);
+            let doors = resolve(&args.addr)
+                .await?
+                .into_iter()
+                .map(|addr| match &tls {
+                    Some(connector) => Door::tls(addr, host, connector.clone()),
+                    None => Door::tcp(addr),
+                });
+            (doors.collect(), &args.addr)
         }
     };
-    let (from_server, to_server) = door
-        .connect()
+    let (from_server, to_server) = open(&doors)
         .await
         .with_context(|| format!("cannot connect to {shown}"))?;
     chat(from_server, to_server).await
 }
 
-/// The door to the WebSocket at `url`, inside TLS for `wss://`.
-async fn websocket(url: &str, args: &Args) -> anyhow::Result<Door> {
+/// Opens the first of `doors` whose address takes a connection, as `nc`
+/// does: `localhost` is often `::1` first, where a server listening on
+/// 127.0.0.1 is not. A TLS or WebSocket failure is a server's answer, and
+/// final.
+async fn open(doors: &[Door]) -> Result<(Reader, Writer), ConnectError> {
+    let nowhere = io::Error::new(io::ErrorKind::NotFound, "it resolves to no address");
+    let mut refused = ConnectError::Connect(nowhere);
+    for door in doors {
+        match door.connect().await {
+            Err(error @ ConnectError::Connect(_)) => refused = error,
+            opened => return opened,
+        }
+    }
+    Err(refused)
+}
+
+/// The doors to the WebSocket at `url`, inside TLS for `wss://`: one per
+/// address of its host.
+async fn websocket(url: &str, args: &Args) -> anyhow::Result<Vec<Door>> {
     let (secure, rest) = match url.split_once("://") {
         Some(("ws", rest)) => (false, rest),
         Some(("wss", rest)) => (true, rest),
@@ -111,20 +129,21 @@ async fn websocket(url: &str, args: &Args) -> anyhow::Result<Door> {
         (false, false) => format!("{authority}:80"),
         (false, true) => format!("{authority}:443"),
     };
-    let addr = resolve(&host_port).await?;
     let tls = secure
         .then(|| tls_connector(args.ca.as_deref()))
         .transpose()?;
-    Ok(Door::websocket(addr, url, tls))
+    let addrs = resolve(&host_port).await?.into_iter();
+    Ok(addrs
+        .map(|addr| Door::websocket(addr, url, tls.clone()))
+        .collect())
 }
 
-/// The first address `host_port` resolves to.
-async fn resolve(host_port: &str) -> anyhow::Result<std::net::SocketAddr> {
-    lookup_host(host_port)
+/// Every address `host_port` resolves to, in the resolver's order.
+async fn resolve(host_port: &str) -> anyhow::Result<Vec<SocketAddr>> {
+    let addrs = lookup_host(host_port)
         .await
-        .with_context(|| format!("cannot connect to {host_port}: no such address"))?
-        .next()
-        .with_context(|| format!("cannot connect to {host_port}: it resolves to no address"))
+        .with_context(|| format!("cannot connect to {host_port}: no such address"))?;
+    Ok(addrs.collect())
 }
 
 // ANCHOR: chat
@@ -190,3 +209,50 @@ async fn chat(from_server: Reader, mut to_server: Writer) -> anyhow::Result<()> 
     }
 }
 // ANCHOR_END: chat
+
+#[cfg(test)]
+mod tests {
+    use chat_harness::read_timeout;
+    use tokio::net::TcpListener;
+    use tokio::time::timeout;
+
+    use super::*;
+
+    /// An address where nothing listens: a free port, bound and given back.
+    fn nobody_listening() -> SocketAddr {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    #[tokio::test]
+    async fn an_address_that_refuses_is_skipped_for_the_next() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let (refusing, listening) = (nobody_listening(), listener.local_addr().unwrap());
+        let doors = [Door::tcp(refusing), Door::tcp(listening)];
+        let opened = timeout(read_timeout(), open(&doors)).await;
+        if let Ok(Err(error)) = &opened {
+            panic!("open() should skip {refusing} and connect to {listening}; it failed: {error}");
+        }
+        assert!(opened.is_ok(), "open() took over {:?}", read_timeout());
+        let accepted = timeout(read_timeout(), listener.accept()).await;
+        assert!(
+            matches!(accepted, Ok(Ok(_))),
+            "{listening} should have been connected to by open()"
+        );
+    }
+
+    #[tokio::test]
+    async fn when_every_address_refuses_the_refusal_is_the_error() {
+        let refusing = nobody_listening();
+        match open(&[Door::tcp(refusing)]).await {
+            Err(ConnectError::Connect(error))
+                if error.kind() == io::ErrorKind::ConnectionRefused => {}
+            Err(error) => panic!("{refusing} refuses, so open() should say so; it said: {error}"),
+            Ok(_) => panic!("nothing listens on {refusing}, yet open() connected"),
+        }
+        let none = open(&[]).await.err().map(|error| error.to_string());
+        assert_eq!(none.as_deref(), Some("it resolves to no address"));
+    }
+}

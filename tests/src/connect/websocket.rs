@@ -34,6 +34,7 @@ where
         pending: Vec::new(),
         at: 0,
         failed: None,
+        closed: false,
     };
     let writer = WsWriter {
         sink,
@@ -52,6 +53,10 @@ pub struct WsReader<S> {
     at: usize,
     /// What went wrong after the lines of the last read, to report next.
     failed: Option<io::Error>,
+    /// Whether the server's close frame (or the stream's end) has come:
+    /// nothing is read after it. Over TLS, a server that then drops the
+    /// connection without close_notify would turn the next read into an error.
+    closed: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for WsReader<S> {
@@ -73,6 +78,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for WsReader<S> {
                 filled = true;
                 continue;
             }
+            if this.closed {
+                break;
+            }
             // Messages already here join this read, as the lines of one TCP
             // segment would; the first one not here yet ends it.
             let next = match this.stream.poll_next_unpin(cx) {
@@ -82,7 +90,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for WsReader<S> {
             };
             let failure = match next {
                 // A close, or the connection's end, is the end of the lines.
-                None | Some(Ok(Message::Close(_))) => break,
+                None | Some(Ok(Message::Close(_))) => {
+                    this.closed = true;
+                    break;
+                }
                 Some(Ok(Message::Text(text))) => {
                     this.pending.clear();
                     this.pending.extend_from_slice(text.as_bytes());
@@ -239,6 +250,28 @@ mod tests {
         writer.flush().await.unwrap();
         assert_eq!(next_line(&mut reader).await, "got one\n");
         assert_eq!(next_line(&mut reader).await, "got two\n");
+    }
+
+    #[tokio::test]
+    async fn nothing_is_read_after_the_close_frame() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}/ws", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut socket = tokio_tungstenite::accept_async(stream).await.unwrap();
+            socket.send(Message::text("last")).await.unwrap();
+            socket.send(Message::Close(None)).await.unwrap();
+            // A text frame "late" past the close, and the connection kept
+            // open: reading on would fail, or wait.
+            socket.get_mut().write_all(b"\x81\x04late").await.unwrap();
+            std::future::pending::<()>().await;
+        });
+        let (mut reader, _writer) = connect(&url).await;
+        assert_eq!(next_line(&mut reader).await, "last\n");
+        for _ in 0..2 {
+            let after = next_line(&mut reader).await;
+            assert_eq!(after, "", "the close frame ends the lines for good");
+        }
     }
 
     #[tokio::test]
