@@ -151,8 +151,9 @@ async fn main() -> anyhow::Result<()> {
     let doors = Doors { tcp, tls, http };
     run(doors, config, services, shutdown).await;
     if let Some(db) = history_db {
-        // What the last messages recorded is written before the process ends.
-        db.flush().await;
+        // The last messages are written, and the file closed, before the
+        // process ends.
+        db.close().await;
     }
     if let Some(redis) = redis {
         // The other servers stop listing our users now, not when they expire.

@@ -99,6 +99,15 @@ fn history_survives_a_restart_of_the_binary() {
     let dir = TempDir::new("restart");
     let db = dir.path("history.db");
     first_run(&db);
+    // A closed SQLite database has folded its write-ahead log back in.
+    for leftover in ["history.db-wal", "history.db-shm"] {
+        assert!(
+            !dir.path(leftover).exists(),
+            "[{STAGE}] after a graceful shutdown {leftover} should be gone: the server \
+             closes the database before it exits (`SqliteHistory::close` in \
+             stage6-shutdown/src/history/sqlite.rs)"
+        );
+    }
 
     let server = spawn_with(&db);
     let mut carol = join(&server, "carol");

@@ -58,8 +58,12 @@ enum Command {
     },
     /// Delete the room's messages.
     Forget { room: String },
-    /// Answer once every command before this one is committed.
-    Flush { done: oneshot::Sender<()> },
+    /// Answer once every command before this one is committed; with
+    /// `close`, once the database is closed too (the last command).
+    Flush {
+        done: oneshot::Sender<()>,
+        close: bool,
+    },
 }
 
 /// Why `--history-db` cannot be used: the server refuses to start.
@@ -138,10 +142,26 @@ impl SqliteHistory {
     }
 
     /// Waits (at most a few seconds) until everything recorded so far is on
-    /// disk: called once the server has stopped, before the process exits.
+    /// disk.
     pub async fn flush(&self) {
+        self.flush_and(false).await;
+    }
+
+    /// Writes everything recorded so far, and closes the database: called
+    /// once the server has stopped, before the process exits. Closing folds
+    /// SQLite's write-ahead log back into the file (`chat.db-wal` and
+    /// `chat.db-shm` are gone). Nothing is recorded after it.
+    pub async fn close(&self) {
+        self.flush_and(true).await;
+    }
+
+    async fn flush_and(&self, close: bool) {
         let (done, flushed) = oneshot::channel();
-        if self.commands.send(Command::Flush { done }).await.is_ok()
+        if self
+            .commands
+            .send(Command::Flush { done, close })
+            .await
+            .is_ok()
             && timeout(READ_TIMEOUT * 5, flushed).await.is_err()
         {
             warn!("the history database did not finish writing in time");
@@ -242,7 +262,12 @@ impl Owner {
         };
         let mut batch = Vec::with_capacity(BATCH);
         while queue.blocking_recv_many(&mut batch, BATCH) > 0 {
-            self.run_batch(&mut db, &mut batch);
+            let closed = self.run_batch(&mut db, &mut batch);
+            if let Some(done) = closed {
+                drop(db);
+                let _ = done.send(());
+                return;
+            }
         }
     }
     // ANCHOR_END: owner_run
@@ -297,7 +322,13 @@ impl Owner {
     }
 
     /// Does the commands in `batch` (and empties it) in one transaction.
-    fn run_batch(&mut self, db: &mut Connection, batch: &mut Vec<Command>) {
+    /// Returns the reply of a flush that asked to close the database, to be
+    /// sent once it is closed.
+    fn run_batch(
+        &mut self,
+        db: &mut Connection,
+        batch: &mut Vec<Command>,
+    ) -> Option<oneshot::Sender<()>> {
         let mut flushed = Vec::new();
         // The write lock is taken at once (waiting at most `BUSY_TIMEOUT`):
         // while another program holds it, the batch fails as a whole, rather
@@ -311,7 +342,7 @@ impl Owner {
             Err(error) => {
                 for command in batch.drain(..) {
                     match command {
-                        Command::Flush { done } => flushed.push(done),
+                        Command::Flush { done, close } => flushed.push((done, close)),
                         // Dropping a `Recent` drops its reply: no replay.
                         _ => self.metrics.history_failed(),
                     }
@@ -321,9 +352,15 @@ impl Owner {
         }
         // Told once the batch is committed (or has failed): nothing before
         // the flush is still on its way to the disk.
-        for done in flushed {
-            let _ = done.send(());
+        let mut closed = None;
+        for (done, close) in flushed {
+            if close {
+                closed = Some(done);
+            } else {
+                let _ = done.send(());
+            }
         }
+        closed
     }
 
     /// Does each command within `tx`; flushes are put in `flushed`, to be
@@ -332,7 +369,7 @@ impl Owner {
         &mut self,
         tx: &Connection,
         batch: impl Iterator<Item = Command>,
-        flushed: &mut Vec<oneshot::Sender<()>>,
+        flushed: &mut Vec<(oneshot::Sender<()>, bool)>,
     ) {
         let mut trimmed: Vec<String> = Vec::new();
         for command in batch {
@@ -356,8 +393,8 @@ impl Owner {
                 Command::Forget { room } => tx
                     .execute("DELETE FROM messages WHERE room = ?1", params![room])
                     .map(drop),
-                Command::Flush { done } => {
-                    flushed.push(done);
+                Command::Flush { done, close } => {
+                    flushed.push((done, close));
                     Ok(())
                 }
             };
