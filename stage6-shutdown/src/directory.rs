@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
+use crate::backend::{News, Present, RoomBackend};
 use crate::connection::{Connection, InRoom, Membership};
 use crate::metrics::Metrics;
 use crate::room::Room;
@@ -49,12 +50,14 @@ pub struct Directory {
     /// since everyone is leaving.
     closing: bool,
     metrics: Arc<Metrics>,
+    /// The other servers, told of every change (nobody, by default).
+    backend: Arc<dyn RoomBackend>,
 }
 // ANCHOR_END: directory
 
 impl Directory {
     /// A directory with only the default room.
-    pub fn new(config: ServerConfig, metrics: Arc<Metrics>) -> Self {
+    pub fn new(config: ServerConfig, metrics: Arc<Metrics>, backend: Arc<dyn RoomBackend>) -> Self {
         let default_room = Room::new(config.default_room.as_str(), config.room_buffer);
         let rooms = HashMap::from([(config.default_room.clone(), default_room)]);
         metrics.room_opened();
@@ -65,6 +68,7 @@ impl Directory {
             kicks: HashMap::new(),
             closing: false,
             metrics,
+            backend,
         }
     }
 
@@ -76,7 +80,13 @@ impl Directory {
     /// Sums up, in each big room, who came and went in the last second.
     pub fn summarize(&mut self) {
         for room in self.rooms.values_mut() {
-            room.summarize(UserId::SERVER);
+            if let Some(line) = room.summarize(UserId::SERVER) {
+                self.backend.tell(News::Said {
+                    room: room.name(),
+                    id: None,
+                    line: &line,
+                });
+            }
         }
     }
 
@@ -125,6 +135,16 @@ impl Directory {
         Ok((answer, false))
     }
 
+    /// Checks a name before it is claimed on the other servers: as
+    /// [`Directory::register`] will, and that nobody here has it.
+    pub fn check_available<'a>(&self, answer: &'a str) -> Result<&'a str, ChatError> {
+        let (name, _admin) = self.check_new_name(answer)?;
+        if self.names.contains_key(&name.to_ascii_lowercase()) {
+            return Err(ChatError::NameTaken(name.to_owned()));
+        }
+        Ok(name)
+    }
+
     /// Whether `name` is reserved for an admin.
     fn is_admin_name(&self, name: &str) -> bool {
         self.config
@@ -152,9 +172,24 @@ impl Directory {
             self.names.remove(&old.to_ascii_lowercase());
         }
         connection.rename(new.to_owned());
-        let room = self.room_mut(connection);
-        room.rename(id, new);
-        room.announce(id, format!("* {old} is now known as {new}\n"));
+        self.room_mut(connection).rename(id, new);
+        self.announce(
+            connection.room(),
+            id,
+            format!("* {old} is now known as {new}\n"),
+        );
+        let room = connection.room();
+        self.backend.tell(News::Present {
+            user: id,
+            name: new,
+            room,
+        });
+        if !old.eq_ignore_ascii_case(new) {
+            self.backend.tell(News::Released {
+                user: id,
+                name: &old,
+            });
+        }
         Ok(())
     }
 
@@ -187,20 +222,34 @@ impl Directory {
         Ok((old, emptied))
     }
 
-    /// `/list`: who is in the member's room.
-    pub fn list(&self, connection: &Connection<InRoom>) -> String {
+    // ANCHOR: list
+    /// `/list`: who is in the member's room: its members here, longest
+    /// present first, then those of other servers (`elsewhere`, as
+    /// `(room, name)`), in name order.
+    pub fn list(&self, connection: &Connection<InRoom>, elsewhere: &[(String, String)]) -> String {
         let room = self.room(connection);
-        let names: Vec<&str> = room.names().collect();
+        let mut others: Vec<&str> = elsewhere
+            .iter()
+            .filter(|(their_room, _)| their_room == room.name())
+            .map(|(_, name)| name.as_str())
+            .collect();
+        others.sort_unstable();
+        let names: Vec<&str> = room.names().chain(others).collect();
         format!("* in #{}: {}", room.name(), names.join(", "))
     }
 
-    /// `/rooms`: every room with its member count, sorted by name.
-    pub fn rooms(&self) -> String {
-        let mut rooms: Vec<(&str, usize)> = self
+    /// `/rooms`: every room with its member count here and on the other
+    /// servers (`elsewhere`), sorted by name.
+    pub fn rooms(&self, elsewhere: &[(String, String)]) -> String {
+        let mut counts: HashMap<&str, usize> = self
             .rooms
             .values()
             .map(|room| (room.name(), room.len()))
             .collect();
+        for (room, _) in elsewhere {
+            *counts.entry(room.as_str()).or_default() += 1;
+        }
+        let mut rooms: Vec<(&str, usize)> = counts.into_iter().collect();
         rooms.sort_unstable();
         let listed: Vec<String> = rooms
             .iter()
@@ -208,6 +257,7 @@ impl Directory {
             .collect();
         format!("* rooms: {}", listed.join(", "))
     }
+    // ANCHOR_END: list
 
     // ANCHOR: kick
     /// Decides a `/kick`: admins may kick anyone; in any room but the default
@@ -243,16 +293,73 @@ impl Directory {
                 });
             }
         }
-        if let Some(kick) = self.kicks.remove(&target) {
-            // If the target's task has just ended, nobody is left to tell.
-            let _ = kick.send(Kick {
-                by: kicker.to_owned(),
-                reason: reason.to_owned(),
-            });
-        }
+        let kick = Kick {
+            by: kicker.to_owned(),
+            reason: reason.to_owned(),
+        };
+        self.tell_kicked(target, kick);
         Ok(())
     }
     // ANCHOR_END: kick
+
+    /// Tells a user's task it is kicked; its task leaves by itself.
+    fn tell_kicked(&mut self, target: UserId, kick: Kick) {
+        if let Some(kicked) = self.kicks.remove(&target) {
+            // If the target's task has just ended, nobody is left to tell.
+            let _ = kicked.send(kick);
+        }
+    }
+
+    /// Kicks `name`, a user of this server, as an admin of another server
+    /// decided; does nothing if nobody here has that name any longer.
+    pub fn kick_here(&mut self, name: &str, by: String, reason: String) {
+        if let Some(&target) = self.names.get(&name.to_ascii_lowercase()) {
+            self.tell_kicked(target, Kick { by, reason });
+        }
+    }
+
+    /// Delivers a line said on another server to the room's members here,
+    /// if it has any.
+    pub fn deliver(&self, room: &str, id: Option<u64>, line: Arc<str>) {
+        if let Some(room) = self.rooms.get(room) {
+            room.send(UserId::SERVER, id, line);
+        }
+    }
+
+    /// Tells every room here, and only here, `line`.
+    pub fn announce_everywhere(&self, line: &str) {
+        for room in self.rooms.values() {
+            room.send(UserId::SERVER, None, Arc::from(line));
+        }
+    }
+
+    /// Every user of this server, for the other servers' lists.
+    pub fn roll(&self) -> Vec<Present> {
+        let mut roll = Vec::with_capacity(self.names.len());
+        for room in self.rooms.values() {
+            for (user, name) in room.members() {
+                roll.push(Present {
+                    user,
+                    name: name.to_owned(),
+                    room: room.name().to_owned(),
+                });
+            }
+        }
+        roll
+    }
+
+    /// Sends the notice `line` to `room`'s members, here and on the other
+    /// servers, but `from`.
+    fn announce(&self, room: &str, from: UserId, line: String) {
+        self.backend.tell(News::Said {
+            room,
+            id: None,
+            line: &line,
+        });
+        if let Some(here) = self.rooms.get(room) {
+            here.announce(from, line);
+        }
+    }
 
     /// Reserves a valid `name` for `id`, unless someone has it already.
     fn claim_name(&mut self, id: UserId, name: &str) -> Result<(), ChatError> {
@@ -273,12 +380,19 @@ impl Directory {
             self.metrics.room_opened();
             Room::new(room, buffer)
         });
-        if target.len() < self.config.announce_limit {
-            target.announce(id, format!("* {name} joined #{room}\n"));
-        } else {
+        let announced = target.len() < self.config.announce_limit;
+        if !announced {
             target.count_unannounced(true);
         }
         let (channel, receiver) = target.add(id, name);
+        if announced {
+            self.announce(room, id, format!("* {name} joined #{room}\n"));
+        }
+        self.backend.tell(News::Present {
+            user: id,
+            name,
+            room,
+        });
         Membership {
             room: room.to_owned(),
             channel,
@@ -300,16 +414,22 @@ impl Directory {
         let announced = room.len() <= self.config.announce_limit;
         room.remove(id);
         let name = connection.name();
-        if self.closing {
+        let notice = if self.closing {
             // Everyone is leaving: a notice for each would be noise.
+            None
         } else if !announced {
             room.count_unannounced(false);
+            None
         } else if reason.is_empty() {
-            room.announce(id, format!("* {name} left #{}\n", room.name()));
+            Some(format!("* {name} left #{}\n", room.name()))
         } else {
-            room.announce(id, format!("* {name} left #{} ({reason})\n", room.name()));
+            Some(format!("* {name} left #{} ({reason})\n", room.name()))
+        };
+        let emptied = room.is_empty() && connection.room() != self.config.default_room.as_str();
+        if let Some(notice) = notice {
+            self.announce(connection.room(), id, notice);
         }
-        if room.is_empty() && connection.room() != self.config.default_room.as_str() {
+        if emptied {
             self.rooms.remove(connection.room());
             self.metrics.room_closed();
             // Not at shutdown: a history kept on disk replays it after a restart.
@@ -326,6 +446,10 @@ impl Directory {
         self.kicks.remove(&connection.id());
         let (connection, _membership) = connection.leave();
         self.names.remove(&connection.name().to_ascii_lowercase());
+        let user = connection.id();
+        self.backend.tell(News::Left { user });
+        let name = connection.name();
+        self.backend.tell(News::Released { user, name });
         emptied
     }
 

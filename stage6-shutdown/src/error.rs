@@ -66,6 +66,12 @@ pub enum ChatError {
     /// `/kick` names someone in another room.
     #[error("{0} is not in your room")]
     NotInYourRoom(String),
+    /// `/kick` by someone who is not an admin, of a user of another server.
+    #[error("{0} is on another server; only an admin may kick there")]
+    OnAnotherServer(String),
+    /// What was asked needs the other servers, and Redis is out of reach.
+    #[error("other servers are out of reach; try again later")]
+    OthersOutOfReach,
     /// `/kick` in the default room by someone who is not an admin.
     #[error("only an admin may kick in #{0}")]
     AdminsOnly(String),

@@ -25,6 +25,9 @@
 //!   chat page for browsers, a WebSocket endpoint that speaks the same line
 //!   protocol, and `/metrics` ([`web`]). Whatever its [`Transport`], every
 //!   client runs the one session, under every limit below ([`transport`]).
+//! - **Beyond one machine** (also "Going further"): `--redis-url` makes
+//!   several servers share their rooms, names and history through Redis
+//!   ([`backend`]).
 //!
 //! ## Rules for untrusted input
 //! - A line longer than [`Settings::max_line_len`] bytes gets
@@ -66,6 +69,7 @@
 //!   present longest) in any room but the default one.
 
 pub mod addresses;
+pub mod backend;
 mod client;
 pub mod command;
 pub mod config;

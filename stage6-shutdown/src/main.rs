@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use stage6_shutdown::backend::{RedisBackend, RedisOptions};
 use stage6_shutdown::filter::{flood_guard, mask_words, max_length, slow_mode};
 use stage6_shutdown::history::SqliteHistory;
 use stage6_shutdown::{Doors, Services, Settings, bind, metrics, run, tls, web};
@@ -33,8 +34,18 @@ struct Args {
     metrics_addr: Option<String>,
     /// Keep each room's last messages in this SQLite file, so that they are
     /// replayed after a restart (in memory, and lost at exit, if unset).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "redis_url")]
     history_db: Option<PathBuf>,
+    /// Share rooms, names and history with every server using this Redis,
+    /// as redis://HOST:PORT (this server alone if unset).
+    #[arg(long, value_name = "URL")]
+    redis_url: Option<String>,
+    /// With --redis-url: how long, in seconds, a server's users stay listed
+    /// elsewhere, and their names taken, once it stops refreshing them (if it
+    /// dies, say). It refreshes them every third of this.
+    #[arg(long, value_name = "SECS", default_value_t = 15, requires = "redis_url",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    presence_ttl: u64,
     /// Serve the chat page, its WebSocket (/ws) and /metrics at this
     /// address, as HOST:PORT (off if unset). HTTPS when TLS is on.
     #[arg(long)]
@@ -78,6 +89,26 @@ async fn main() -> anyhow::Result<()> {
         }
         None => None,
     };
+    // ANCHOR: redis
+    let redis = match &args.redis_url {
+        Some(url) => {
+            let options = RedisOptions {
+                presence_ttl: Duration::from_secs(args.presence_ttl),
+                history_len: config.history_len,
+                max_line_len: config.max_line_len,
+            };
+            let metrics = Arc::clone(&services.metrics);
+            let (redis, inbound) = RedisBackend::connect(url, options, metrics).await?;
+            info!(url, "connected to Redis");
+            let redis = Arc::new(redis);
+            services.history = Arc::new(redis.history());
+            services.backend = Arc::clone(&redis) as _;
+            services.inbound = Some(inbound);
+            Some(redis)
+        }
+        None => None,
+    };
+    // ANCHOR_END: redis
     let max_chars = usize::try_from(args.max_message_chars).unwrap_or(usize::MAX);
     services.filters.push(max_length(max_chars));
     if !args.masked.is_empty() {
@@ -122,6 +153,10 @@ async fn main() -> anyhow::Result<()> {
     if let Some(db) = history_db {
         // What the last messages recorded is written before the process ends.
         db.flush().await;
+    }
+    if let Some(redis) = redis {
+        // The other servers stop listing our users now, not when they expire.
+        redis.close().await;
     }
     Ok(())
 }

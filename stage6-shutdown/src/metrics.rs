@@ -36,17 +36,16 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 /// Every transport, in the order of the per-transport arrays below.
 const TRANSPORTS: [Transport; 3] = [Transport::Tcp, Transport::Tls, Transport::WebSocket];
 
-// ANCHOR: metrics
 /// The server's metrics. Each field is a handle on an atomic in the registry
 /// (a counter's `Arc`), so any task updates it through `&self`, without a lock.
 /// The histogram is the exception: it takes a short lock, which is why it is
 /// observed once per batch of lines written, not once per line.
 #[derive(Debug)]
+// ANCHOR: metrics
 pub struct Metrics {
     /// Every metric below, registered under its name, for [`Metrics::render`].
     registry: Registry,
-    /// Connections accepted, per transport (indexed like `TRANSPORTS`): kept
-    /// out of their `Family`, whose lookup would take a lock every time.
+    /// Connections accepted, per transport (as `TRANSPORTS`), outside a lock.
     connections: [Counter; 3],
     /// Connections open now, per transport.
     connected: [Gauge; 3],
@@ -62,6 +61,10 @@ pub struct Metrics {
     history_failures: Counter,
     /// Rooms that exist now.
     rooms: Gauge,
+    /// Lines and updates not sent to other servers: Redis was away or slow.
+    backend_dropped: Counter,
+    /// 1 while the other servers can be reached through Redis, else 0.
+    backend_reachable: Gauge,
     /// Seconds from a line entering its room to a member's write of it ending.
     latency: Histogram,
 }
@@ -103,8 +106,18 @@ impl Metrics {
             "history_failures",
             "History records or reads that failed or were dropped",
         );
+        let backend_dropped = counter(
+            "backend_dropped",
+            "Lines and updates not exchanged with other servers (Redis out of reach or slow)",
+        );
         let rooms = Gauge::default();
         registry.register("rooms", "Rooms that exist now", rooms.clone());
+        let backend_reachable = Gauge::default();
+        registry.register(
+            "backend_reachable",
+            "1 while other servers can be reached through Redis",
+            backend_reachable.clone(),
+        );
         // 100 µs to about 3 s, each bucket twice the one before.
         let latency = Histogram::new(exponential_buckets(0.000_1, 2.0, 16));
         registry.register(
@@ -122,6 +135,8 @@ impl Metrics {
             rate_limited,
             history_failures,
             rooms,
+            backend_dropped,
+            backend_reachable,
             latency,
         }
     }
@@ -164,6 +179,16 @@ impl Metrics {
     /// Counts a history record or read that failed or was dropped.
     pub fn history_failed(&self) {
         self.history_failures.inc();
+    }
+
+    /// Counts a line or update not exchanged with the other servers.
+    pub fn backend_dropped(&self) {
+        self.backend_dropped.inc();
+    }
+
+    /// Records whether the other servers can be reached.
+    pub fn backend_reachable(&self, reachable: bool) {
+        self.backend_reachable.set(i64::from(reachable));
     }
 
     /// Counts a room created.

@@ -217,12 +217,25 @@ impl Room {
 
     /// Sends the notice `line` to every member but `from`.
     pub fn announce(&self, from: UserId, line: String) {
+        self.send(from, None, Arc::from(line));
+    }
+
+    /// Sends `line` to every member but `from`: a notice, or a chat message
+    /// with its `id`.
+    pub fn send(&self, from: UserId, id: Option<u64>, line: Arc<str>) {
         self.channel.send(Delivery {
             from,
-            id: None,
-            line: Arc::from(line),
+            id,
+            line,
             sent: Instant::now(),
         });
+    }
+
+    /// Every member's id and name, longest present first.
+    pub fn members(&self) -> impl Iterator<Item = (UserId, &str)> + '_ {
+        self.members
+            .iter()
+            .map(|member| (member.id, member.name.as_str()))
     }
 
     // ANCHOR: summarize
@@ -237,16 +250,17 @@ impl Room {
         }
     }
 
-    /// Announces the arrivals and departures counted since the last summary.
-    pub fn summarize(&mut self, nobody: UserId) {
+    /// Announces the arrivals and departures counted since the last summary;
+    /// returns the summary, if there was one.
+    pub fn summarize(&mut self, nobody: UserId) -> Option<String> {
         let (joined, left) = std::mem::take(&mut self.unannounced);
-        if joined + left > 0 {
-            let name = &self.name;
-            self.announce(
-                nobody,
-                format!("* {joined} joined and {left} left #{name} in the last second\n"),
-            );
+        if joined + left == 0 {
+            return None;
         }
+        let name = &self.name;
+        let line = format!("* {joined} joined and {left} left #{name} in the last second\n");
+        self.announce(nobody, line.clone());
+        Some(line)
     }
     // ANCHOR_END: summarize
 }

@@ -17,6 +17,7 @@ use tokio::time::{MissedTickBehavior, interval, timeout};
 use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::addresses::{AddressPlace, Addresses};
+use crate::backend::{self, Inbound, Local, RoomBackend};
 use crate::directory::Directory;
 use crate::history::{History, InMemoryHistory};
 use crate::metrics::Metrics;
@@ -54,15 +55,22 @@ pub struct Services {
     pub history: Arc<dyn History>,
     /// The counters the metrics endpoint shows.
     pub metrics: Arc<Metrics>,
+    /// Where rooms meet other servers: nowhere ([`Local`]) by default.
+    pub backend: Arc<dyn RoomBackend>,
+    /// What the other servers say through `backend`; `run` takes it.
+    pub inbound: Option<mpsc::Receiver<Inbound>>,
 }
 
 impl Services {
-    /// No filters, history in memory as long as `config` says, fresh metrics.
+    /// No filters, history in memory as long as `config` says, fresh metrics,
+    /// no other servers.
     pub fn new(config: &ServerConfig) -> Self {
         Services {
             filters: FilterChain::default(),
             history: Arc::new(InMemoryHistory::new(config.history_len)),
             metrics: Arc::new(Metrics::default()),
+            backend: Arc::new(Local),
+            inbound: None,
         }
     }
 }
@@ -136,10 +144,11 @@ pub fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
 pub async fn run(
     doors: impl Into<Doors>,
     config: ServerConfig,
-    services: Services,
+    mut services: Services,
     shutdown: impl Future<Output = ()>,
 ) {
     let Doors { tcp, tls, http } = doors.into();
+    let inbound = services.inbound.take();
     let (stop, stop_seen) = watch::channel(false);
     // One permit per allowed user; each client's task holds one.
     let places = Arc::new(Semaphore::new(config.max_users));
@@ -147,6 +156,7 @@ pub async fn run(
         directory: RwLock::new(Directory::new(
             config.clone(),
             Arc::clone(&services.metrics),
+            Arc::clone(&services.backend),
         )),
         addresses: Addresses::new(config.max_per_address, config.max_unnamed_per_address),
         config,
@@ -155,6 +165,9 @@ pub async fn run(
     });
     // Every client's task, so that shutdown can wait for them (or cut them).
     let mut clients = JoinSet::new();
+    if let Some(inbound) = inbound {
+        clients.spawn(backend::relay(inbound, Arc::clone(&shared)));
+    }
     let mut websockets = open_http(http, tls.clone(), &shared, &mut clients);
     let mut second = interval(Duration::from_secs(1));
     second.set_missed_tick_behavior(MissedTickBehavior::Delay);

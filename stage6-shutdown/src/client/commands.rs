@@ -6,6 +6,7 @@ use std::time::Instant;
 use tokio::sync::broadcast::{self, error::TryRecvError};
 
 use super::Session;
+use crate::backend::News;
 use crate::connection::{Connection, InRoom};
 use crate::history::{self, Entry};
 use crate::room::Delivery;
@@ -37,15 +38,29 @@ impl Session {
                 return self.replay_history(member).await;
             }
             Input::Command(Command::Nick(name)) => {
-                shared.directory_mut().rename(name, member)?;
+                self.rename(name, member).await?;
                 format!("* you are now {name}\n")
             }
             Input::Command(Command::Kick { user, reason }) => {
-                shared.directory_mut().kick(user, &reason, member)?;
+                let kicked = shared.directory_mut().kick(user, &reason, member);
+                if let Err(ChatError::NoSuchUser(_)) = kicked {
+                    // Not here: perhaps on another server.
+                    let backend = &shared.services.backend;
+                    let admin = member.is_admin();
+                    backend.kick(user, member.name(), &reason, admin).await?;
+                } else {
+                    kicked?;
+                }
                 format!("* you kicked {user}\n")
             }
-            Input::Command(Command::List) => shared.directory().list(member) + "\n",
-            Input::Command(Command::Rooms) => shared.directory().rooms() + "\n",
+            Input::Command(Command::List) => {
+                let elsewhere = shared.services.backend.elsewhere().await;
+                shared.directory().list(member, &elsewhere) + "\n"
+            }
+            Input::Command(Command::Rooms) => {
+                let elsewhere = shared.services.backend.elsewhere().await;
+                shared.directory().rooms(&elsewhere) + "\n"
+            }
             Input::Command(Command::Help) => HELP
                 .iter()
                 .map(|(usage, what)| format!("* {usage}: {what}\n"))
@@ -83,14 +98,41 @@ impl Session {
         let delivery = Delivery {
             from: member.id(),
             id: Some(id),
-            line,
+            line: Arc::clone(&line),
             sent: Instant::now(),
         };
         member.channel().send(delivery);
+        let room = member.room();
+        let id = Some(id);
+        services.backend.tell(News::Said {
+            room,
+            id,
+            line: &line,
+        });
         services.metrics.message_received();
         Ok(())
     }
     // ANCHOR_END: say
+
+    /// `/nick`: claims the new name on every server, then here.
+    async fn rename(&self, name: &str, member: &mut Connection<InRoom>) -> Result<(), ChatError> {
+        let shared = &self.shared;
+        let backend = &shared.services.backend;
+        // Changing only the case of one's name keeps one's claim on it.
+        if !name.eq_ignore_ascii_case(member.name()) {
+            shared.directory().check_available(name)?;
+            if !backend.claim(member.id(), name).await {
+                return Err(ChatError::NameTaken(name.to_owned()));
+            }
+        }
+        let renamed = shared.directory_mut().rename(name, member);
+        if renamed.is_err() && !name.eq_ignore_ascii_case(member.name()) {
+            // Refused here (taken, or an admin's): the claim is given back.
+            let user = member.id();
+            backend.tell(News::Released { user, name });
+        }
+        renamed
+    }
 
     /// Writes the recent messages of the member's room and remembers their ids
     /// in `replayed`.

@@ -5,10 +5,11 @@ use tokio::time::{Instant, sleep_until};
 use tracing::info;
 
 use super::commands::{is_fatal, parse};
-use super::{Client, Ending};
+use super::{Client, Ending, Session};
+use crate::backend::News;
 use crate::connection::{Connection, InRoom, Unauthenticated};
-use crate::directory::Kick;
-use crate::{ChatError, Command, Input, Lines};
+use crate::directory::{Kick, Registered};
+use crate::{ChatError, Command, Input, Lines, UserId};
 
 impl Client {
     // ANCHOR: choose_name
@@ -31,14 +32,7 @@ impl Client {
             for line in &mut lines {
                 let error = match parse(line) {
                     Ok(Input::Chat(answer)) => {
-                        // The guard is dropped at the end of this statement,
-                        // long before the next `.await`.
-                        let result = self
-                            .session
-                            .shared
-                            .directory_mut()
-                            .register(self.id, &answer);
-                        match result {
+                        match self.session.register(self.id, &answer).await {
                             Ok(joined) => {
                                 let name = joined.name.to_owned();
                                 registered =
@@ -70,7 +64,32 @@ impl Client {
         }
     }
     // ANCHOR_END: choose_name
+}
 
+impl Session {
+    /// Checks `answer` here, claims the name on every server, then registers
+    /// the user here.
+    async fn register<'a>(&self, id: UserId, answer: &'a str) -> Result<Registered<'a>, ChatError> {
+        let shared = &self.shared;
+        // Each guard is dropped at the end of its statement, long before the
+        // next `.await`.
+        let name = shared.directory().check_available(answer)?;
+        if !shared.services.backend.claim(id, name).await {
+            return Err(ChatError::NameTaken(name.to_owned()));
+        }
+        let registered = shared.directory_mut().register(id, answer);
+        if registered.is_err() {
+            // Taken here meanwhile: the claim is given back.
+            shared
+                .services
+                .backend
+                .tell(News::Released { user: id, name });
+        }
+        registered
+    }
+}
+
+impl Client {
     /// Greets a new member, with the message of the day if there is one, and
     /// the room's recent messages.
     async fn welcome(&mut self, member: &Connection<InRoom>) -> Result<(), ChatError> {

@@ -51,10 +51,18 @@ impl ChildServer {
             Ok(Some(Ok(line))) => line,
             other => {
                 let _ = child.kill();
-                panic!(
+                let _ = child.wait();
+                // Its stderr says why, once the reader has collected it.
+                let collected = Instant::now() + Duration::from_millis(500);
+                while !watch.stopped.load(Ordering::SeqCst) && Instant::now() < collected {
+                    thread::sleep(Duration::from_millis(10));
+                }
+                let mut report = format!(
                     "[{stage}] expected {binary} to print \"{stage} listening on <addr>\" first, \
-                     but got {other:?}"
-                )
+                     but got {other:?}\n"
+                );
+                watch.describe(&mut report);
+                panic!("{report}")
             }
         };
         let addr = line
@@ -153,6 +161,19 @@ impl ChildServer {
             .status()
             .unwrap_or_else(|e| panic!("[{}] cannot run kill: {e}", self.stage));
         assert!(status.success(), "[{}] kill -TERM failed", self.stage);
+    }
+
+    /// Kills the child at once (SIGKILL on Unix), as a crash or the
+    /// out-of-memory killer would: it gets no chance to say goodbye or to
+    /// tidy up after itself. Returns once it has exited.
+    pub fn kill(&mut self) {
+        if self.group {
+            kill_group(&mut self.child);
+            // Reaped below: its id may then be reused, and must not be killed again.
+            self.group = false;
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Waits up to `limit` for the child to exit; returns how it exited.

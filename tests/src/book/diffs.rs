@@ -17,6 +17,10 @@ use super::STAGES;
 /// table per group, with a `pattern` and one `"path" = "sentence"` per file.
 pub const WHY: &str = "book/src/diffs/why.toml";
 
+/// How the groups of [`WHY`] that belong to the optional "Going further"
+/// pages begin: their lines are counted apart from the chapter's.
+const FURTHER: &str = "Going further";
+
 /// The markdown of the generated page that shows what changed from stage
 /// `stage - 1` to `stage` (2 to 6) in the crates' `Cargo.toml`, `src/` and
 /// `benches/`. Fails when [`WHY`] has no sentence for a changed file, or one
@@ -137,6 +141,7 @@ fn render(
     let mut table = String::new();
     let mut bodies = String::new();
     let (mut total_added, mut total_removed) = (0, 0);
+    let (mut further_added, mut further_removed) = (0, 0);
     for group in &groups {
         let _ = writeln!(table, "| **{}** | | |", group.pattern);
         for (file, sentence) in &group.files {
@@ -156,6 +161,10 @@ fn render(
             } = change;
             total_added += added;
             total_removed += removed;
+            if group.pattern.starts_with(FURTHER) {
+                further_added += added;
+                further_removed += removed;
+            }
             let shown = match what {
                 "changed" => format!("`{file}`"),
                 _ => format!("`{file}` ({what})"),
@@ -198,6 +207,17 @@ fn render(
     let _ = writeln!(page, "<!-- ANCHOR: stat -->");
     let _ = writeln!(page, "| file | lines | why |\n|---|---|---|");
     page.push_str(&table);
+    if further_added + further_removed > 0 {
+        // The optional pages' code, counted apart, so that the chapter's own
+        // change is plain to see.
+        let (core_added, core_removed) =
+            (total_added - further_added, total_removed - further_removed);
+        let _ = writeln!(
+            page,
+            "| **the chapter's change** | **+{core_added}&nbsp;−{core_removed}** | |\n\
+             | **going further (optional)** | **+{further_added}&nbsp;−{further_removed}** | |"
+        );
+    }
     let _ = writeln!(
         page,
         "| **in all** | **+{total_added}&nbsp;−{total_removed}** | |"
@@ -302,6 +322,19 @@ mod tests {
             ("src/same.rs", "s\n"),
         ]);
         (old, new)
+    }
+
+    #[test]
+    fn going_further_lines_are_counted_apart_from_the_chapter_s() {
+        let (old, new) = stages();
+        let why = "[[stage3]]\npattern = \"Moving\"\n\"src/b.rs\" = \"B replaces A.\"\n\
+                   \"src/a.rs\" = \"A goes.\"\n\n[[stage3]]\npattern = \"Going further: more\"\n\
+                   \"Cargo.toml\" = \"The name.\"\n";
+        let page = render(3, &old, &new, why).expect("every changed file is explained");
+        let totals = "| **the chapter's change** | **+2&nbsp;−1** | |\n\
+                      | **going further (optional)** | **+1&nbsp;−1** | |\n\
+                      | **in all** | **+3&nbsp;−2** | |\n";
+        assert!(page.contains(totals), "{page}");
     }
 
     #[test]
