@@ -3,9 +3,11 @@
 # figure the project quotes, and prints the median of RUNS runs of each:
 # scenarios A to D against stages 5 and 6, E (the CPU that idle connections
 # cost) against stages 2 and 5, A-transports (scenario A against stage 6 over
-# TCP, TLS and WebSocket), P, stage 3's parser benchmark, and L, stage 5's
-# benchmark of a Mutex against an RwLock around the directory. Loopback only;
-# each run stops by itself within its deadline.
+# TCP, TLS and WebSocket), A-redis and B-redis (scenarios A and B against 1,
+# 2 and 3 stage 6 servers sharing their rooms through Redis), P, stage 3's
+# parser benchmark, and L, stage 5's benchmark of a Mutex against an RwLock
+# around the directory. Loopback only; each run stops by itself within its
+# deadline.
 #
 #   measurements/measure.sh [RUNS [SCENARIO...]]
 #
@@ -95,6 +97,85 @@ if wanted A-transports; then
         done
     done
 fi
+
+# Scenarios A and B again, against stage 6 alone and then spread over 1, 2
+# and 3 stage 6 servers sharing their rooms through Redis (`--servers N
+# --redis-url URL`: the load tool starts them all and spreads every room's
+# members over them). The same clients each time; only where they connect
+# changes. Each run gets a fresh redis-server on a free port, so that no
+# name or history outlives it; its CPU time over the whole run is added to
+# the run's JSON as redis_cpu_secs. Without redis-server, both are skipped
+# with a warning.
+redis_setups=(alone redis-1 redis-2 redis-3)
+
+start_redis() { # a fresh redis-server on a free loopback port: sets redis_pid, redis_url
+    local port reply=
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    redis_dir=$(mktemp -d)
+    redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$redis_dir" \
+        > "$redis_dir/log" 2>&1 &
+    redis_pid=$!
+    redis_url=redis://127.0.0.1:$port
+    for _ in $(seq 100); do
+        # The braces keep the 2> to this line; the exec opens fd 3 for good.
+        if { exec 3<> "/dev/tcp/127.0.0.1/$port"; } 2> /dev/null; then
+            printf 'PING\r\n' >&3
+            read -r -t 1 reply <&3 || true
+            exec 3<&-
+            [[ $reply == +PONG* ]] && return 0
+        fi
+        sleep 0.1
+    done
+    echo "redis-server did not answer on port $port: see $redis_dir/log" >&2
+    exit 1
+}
+
+stop_redis() {
+    [ -n "${redis_pid:-}" ] || return 0
+    kill "$redis_pid" 2>/dev/null || true
+    wait "$redis_pid" 2>/dev/null || true
+    rm -rf "$redis_dir"
+    redis_pid=
+}
+trap stop_redis EXIT
+
+redis_cpu_secs() { # user + system CPU of redis-server so far, from /proc
+    awk -v tck="$(getconf CLK_TCK)" '{ print ($14 + $15) / tck }' "/proc/$redis_pid/stat"
+}
+
+redis_scenario() { # name, then the load tool's arguments
+    local name=$1; shift
+    wanted "$name" || return 0
+    if ! command -v redis-server > /dev/null; then
+        echo "warning: $name skipped: it needs redis-server (apt-get install redis-server)" >&2
+        return 0
+    fi
+    for setup in "${redis_setups[@]}"; do
+        local out="$results/stage6-shutdown-$name-$setup" servers=(--servers 1)
+        : > "$out.jsonl"
+        : > "$out.log"
+        for run in $(seq "$runs"); do
+            printf '%-16s %-10s %-9s run %s of %s\n' stage6-shutdown "$name" "$setup" "$run" "$runs" >&2
+            if [ "$setup" != alone ]; then
+                start_redis
+                servers=(--servers "${setup#redis-}" --redis-url "$redis_url")
+            fi
+            local line
+            line=$("$load" --server target/release/stage6-shutdown "${common[@]}" "${stage6[@]}" \
+                "${servers[@]}" --json "$@" 2>> "$out.log" | tail -n 1) || true
+            if [ "$setup" != alone ]; then
+                line=$(REDIS_CPU=$(redis_cpu_secs) python3 -c \
+                    'import json, os, sys; run = json.loads(sys.argv[1]); run["redis_cpu_secs"] = float(os.environ["REDIS_CPU"]); print(json.dumps(run))' \
+                    "$line") || true
+                stop_redis
+            fi
+            echo "$line" >> "$out.jsonl"
+        done
+    done
+}
+
+redis_scenario A-redis --clients 100  --senders 10 --messages 1000
+redis_scenario B-redis --clients 1000 --senders 10 --rate 10 --messages 100
 
 # Stage 3's benchmark: each run prints the median of 40 samples per parser.
 if wanted P-parse; then

@@ -111,6 +111,49 @@ def transports(results):
         print(f"{'A-transports':12} {(label + ' / tcp'):25}" + "".join(f"{c:>16}" for c in cells))
 
 
+# Scenarios A and B against stage 6 alone, then over 1, 2 and 3 servers
+# sharing their rooms through Redis: (file suffix, column heading).
+REDIS_SETUPS = [("alone", "1, no Redis"), ("redis-1", "1 + Redis"),
+                ("redis-2", "2 + Redis"), ("redis-3", "3 + Redis")]
+REDIS_FIGURES = [
+    ("deliveries_per_sec", "deliveries/s", "M/s", 1e-6),
+    ("latency_p50_us", "p50 latency", "ms", 1e-3),
+    ("latency_p99_us", "p99 latency", "ms", 1e-3),
+    ("latency_same_server_p50_us", "p50 to the sender's server", "ms", 1e-3),
+    ("latency_other_server_p50_us", "p50 to another server", "ms", 1e-3),
+    ("hop_p50_us", "hop: another - sender's, p50", "ms", 1e-3),
+    ("missing", "lost silently", "", 1),
+    ("told_missed", "dropped and told", "", 1),
+    ("cpu_send_secs", "servers' CPU while sending", "s", 1),
+    ("redis_cpu_secs", "Redis CPU, whole run", "s", 1),
+]
+
+
+def redis(results, scenario):
+    """Prints a scenario's figures for each Redis setup, and ratios to stage 6 alone."""
+    medians = {}
+    print(f"{scenario:8} {'figure (stage6-shutdown)':29}"
+          + "".join(f"{heading:>16}" for _, heading in REDIS_SETUPS) + "   (median of runs)")
+    for key, label, unit, scale in REDIS_FIGURES:
+        cells = []
+        for setup, _ in REDIS_SETUPS:
+            path = results / f"stage6-shutdown-{scenario}-{setup}.jsonl"
+            values = [r[key] for r in (runs(path) if path.exists() else []) if r.get(key) is not None]
+            if values:
+                medians[(key, setup)] = statistics.median(values)
+                cells.append(f"{medians[(key, setup)] * scale:,.2f} {unit}".strip() + f" ({len(values)})")
+            else:
+                cells.append("-")
+        print(f"{scenario:8} {label:29}" + "".join(f"{c:>16}" for c in cells))
+    for key, label in [("deliveries_per_sec", "deliveries/s"), ("latency_p50_us", "p50 latency"),
+                       ("latency_p99_us", "p99 latency")]:
+        cells = []
+        for setup, _ in REDIS_SETUPS:
+            alone, this = medians.get((key, "alone")), medians.get((key, setup))
+            cells.append(f"{this / alone:.2f} x" if alone and this is not None else "-")
+        print(f"{scenario:8} {(label + ' / alone'):29}" + "".join(f"{c:>16}" for c in cells))
+
+
 # One benchmark's row of divan's table: name, fastest, slowest, median, ...
 BENCH_ROW = re.compile(r"(\w+)\s+([\d.]+) (ns|µs|ms|s)\s+│\s+([\d.]+) (ns|µs|ms|s)\s+│\s+([\d.]+) (ns|µs|ms|s)")
 TO_MS = {"ns": 1e-6, "µs": 1e-3, "ms": 1, "s": 1e3}
@@ -166,6 +209,10 @@ def main():
     table(results, ["stage2-rooms", "stage5-async"], IDLE_FIGURES)
     print()
     transports(results)
+    print()
+    redis(results, "A-redis")
+    print()
+    redis(results, "B-redis")
     print()
     bench(results)
     print()

@@ -1,13 +1,17 @@
 //! The `load` tool, run as a real process against a real server: its idle
-//! measurement, its exit statuses, and runs over each of stage 6's transports.
+//! measurement, its exit statuses, runs over each of stage 6's transports,
+//! and a run over two stage 6 servers sharing their rooms through Redis.
 
 mod doors;
+mod redis;
 
 use std::net::TcpListener;
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use chat_harness::TestServer;
 use doors::Stage6;
+use redis::RedisServer;
 use serde_json::Value;
 use stage2_rooms::{Limits, Server};
 
@@ -251,6 +255,94 @@ fn a_tls_run_that_does_not_trust_the_certificate_fails_its_handshakes() {
         printed.contains("(handshake): TLS handshake failed")
             && json_report(&printed)["failed"] == 4,
         "[{STAGE}] the report should count all 4 clients as failed in the TLS handshake; \
+         printed:\n{printed}"
+    );
+}
+
+/// The stage 6 binary, which the load tool starts itself for a run over
+/// several servers. Only a package's own binaries get a `CARGO_BIN_EXE_`
+/// path, so cargo builds it (at once, when it is fresh) and says where it is.
+fn stage6_binary() -> PathBuf {
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo.args(["build", "-p", "stage6-shutdown", "--bin", "stage6-shutdown"]);
+    cargo.args(["--message-format", "json"]);
+    if !cfg!(debug_assertions) {
+        cargo.arg("--release");
+    }
+    let built = cargo.output().expect("cargo runs");
+    let printed = String::from_utf8_lossy(&built.stdout);
+    let executable = printed
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find_map(|message| message["executable"].as_str().map(PathBuf::from));
+    match executable {
+        Some(path) if built.status.success() => path,
+        _ => panic!(
+            "[{STAGE}] `cargo build -p stage6-shutdown` should build the stage 6 binary and \
+             name it; got {:?}:\n{}",
+            built.status,
+            String::from_utf8_lossy(&built.stderr)
+        ),
+    }
+}
+
+#[test]
+fn a_run_over_two_servers_sharing_redis_delivers_across_them() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let binary = stage6_binary();
+    let binary = binary.to_str().expect("a UTF-8 target path");
+    let url = redis.url();
+    // 6 clients on 2 servers, alternately: clients 0, 2, 4 on the first,
+    // 1, 3, 5 on the second. Senders 0 and 1 send 20 messages each to the
+    // 5 other members of the lobby: 2 on the sender's server, 3 on the other.
+    let output = load(&[
+        "--server",
+        binary,
+        "--servers",
+        "2",
+        "--redis-url",
+        &url,
+        "--server-arg=--message-rate",
+        "--server-arg=1000000",
+        "--server-arg=--message-burst",
+        "--server-arg=1000000",
+        "--clients",
+        "6",
+        "--senders",
+        "2",
+        "--messages",
+        "20",
+        "--deadline",
+        "30",
+        "--json",
+    ]);
+    let printed = String::from_utf8_lossy(&output.stdout);
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "[{STAGE}] a small run over 2 stage 6 servers sharing {url} should be clean (exit 0); \
+         got {:?}, printed:\n{printed}\n{said}\n(if lines went missing across servers, look \
+         at stage6-shutdown/src/backend; if the run did not start, at tests/src/bin/load/target.rs)",
+        output.status
+    );
+    let json = json_report(&printed);
+    assert!(
+        json["servers"] == 2
+            && json["expected"] == 200
+            && json["delivered"] == 200
+            && json["delivered_same_server"] == 80
+            && json["delivered_other_server"] == 120,
+        "[{STAGE}] of 200 deliveries, 80 should reach members on the sender's server and 120 \
+         members on the other server; got {json}"
+    );
+    assert!(
+        json["hop_p50_us"].is_i64()
+            && printed.contains("remote      p50 ")
+            && printed.contains("(120 deliveries to another server)")
+            && printed.contains("sharing rooms through redis://127.0.0.1:"),
+        "[{STAGE}] the report should show the latency to another server and the hop; \
          printed:\n{printed}"
     );
 }

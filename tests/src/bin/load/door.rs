@@ -4,6 +4,8 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU32;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -104,7 +106,13 @@ impl Throwaway {
     fn make() -> anyhow::Result<Throwaway> {
         let names = vec!["127.0.0.1".to_owned(), "localhost".to_owned()];
         let made = rcgen::generate_simple_self_signed(names).context("making a certificate")?;
-        let dir = std::env::temp_dir().join(format!("load-tls-{}", std::process::id()));
+        // One directory per server this run starts.
+        static MADE: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "load-tls-{}-{}",
+            std::process::id(),
+            MADE.fetch_add(1, Relaxed)
+        ));
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
         let throwaway = Throwaway {

@@ -12,12 +12,16 @@ use crate::report::Report;
 pub struct JsonReport<'a> {
     /// The server's name, from its first line, or its address.
     server: &'a str,
-    /// Where the clients connected.
+    /// Where the clients connected: each server's address, comma-separated.
     addr: &'a str,
+    /// How many servers the clients were spread over.
+    servers: u32,
+    /// The Redis the started servers shared their rooms through.
+    redis_url: Option<&'a str>,
     /// How: `tcp`, `tls` or `websocket`.
     transport: &'a str,
-    /// Its process id, when known.
-    pid: Option<u32>,
+    /// The servers' process ids, when known.
+    pids: &'a [u32],
     /// Whether only idle connections were measured.
     idle_only: bool,
     /// Connections opened.
@@ -68,6 +72,21 @@ pub struct JsonReport<'a> {
     latency_p999_us: Option<u64>,
     /// Largest latency.
     latency_max_us: Option<u64>,
+    /// Deliveries to members on the sender's server.
+    delivered_same_server: u64,
+    /// Deliveries to members on another server.
+    delivered_other_server: u64,
+    /// Median latency to members on the sender's server.
+    latency_same_server_p50_us: Option<u64>,
+    /// 99th percentile latency to members on the sender's server.
+    latency_same_server_p99_us: Option<u64>,
+    /// Median latency to members on another server.
+    latency_other_server_p50_us: Option<u64>,
+    /// 99th percentile latency to members on another server.
+    latency_other_server_p99_us: Option<u64>,
+    /// What crossing servers adds: the median to another server minus the
+    /// median to the sender's.
+    hop_p50_us: Option<i64>,
     /// Registered clients the server disconnected during the run.
     hung_up: u32,
     /// Senders whose writes failed.
@@ -106,13 +125,16 @@ pub struct JsonReport<'a> {
 
 impl<'a> From<&'a Report> for JsonReport<'a> {
     fn from(report: &'a Report) -> Self {
-        let latency = report.latency;
+        let latency = report.latency.all;
+        let (same, other) = (report.latency.same, report.latency.other);
         let secs = |secs: f64| round(secs, 3);
         JsonReport {
             server: &report.server,
             addr: &report.addr,
+            servers: report.servers,
+            redis_url: report.redis_url.as_deref(),
             transport: report.transport,
-            pid: report.pid,
+            pids: &report.pids,
             idle_only: report.idle_only,
             clients: report.clients,
             senders: report.senders,
@@ -138,6 +160,13 @@ impl<'a> From<&'a Report> for JsonReport<'a> {
             latency_p99_us: latency.map(|l| l.p99),
             latency_p999_us: latency.map(|l| l.p999),
             latency_max_us: latency.map(|l| l.max),
+            delivered_same_server: same.map_or(0, |l| l.samples),
+            delivered_other_server: other.map_or(0, |l| l.samples),
+            latency_same_server_p50_us: same.map(|l| l.p50),
+            latency_same_server_p99_us: same.map(|l| l.p99),
+            latency_other_server_p50_us: other.map(|l| l.p50),
+            latency_other_server_p99_us: other.map(|l| l.p99),
+            hop_p50_us: report.latency.hop_p50(),
             hung_up: report.hung_up,
             send_errors: report.send_errors.0,
             notices: report.unexpected.notices,

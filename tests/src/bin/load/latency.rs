@@ -1,6 +1,6 @@
 //! Latencies, counted in an HDR histogram, and their percentiles.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use hdrhistogram::Histogram;
 
@@ -38,24 +38,92 @@ impl Latencies {
     /// Counts `latencies`: a client hands in a whole read's worth at once,
     /// so that clients take the lock once per read, not once per line.
     pub fn record(&self, latencies: &[u64]) {
-        // Recording cannot panic, so a poisoned lock still holds sound counts.
-        let mut histogram = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut histogram = self.histogram();
         for &micros in latencies {
             histogram.saturating_record(micros);
         }
     }
 
-    /// The percentiles; `None` when nothing was recorded.
-    pub fn summary(&self) -> Option<Summary> {
-        let histogram = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        (!histogram.is_empty()).then(|| Summary {
-            samples: histogram.len(),
-            p50: histogram.value_at_quantile(0.5),
-            p90: histogram.value_at_quantile(0.9),
-            p99: histogram.value_at_quantile(0.99),
-            p999: histogram.value_at_quantile(0.999),
-            max: histogram.max(),
-        })
+    fn histogram(&self) -> MutexGuard<'_, Histogram<u64>> {
+        // Recording cannot panic, so a poisoned lock still holds sound counts.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The percentiles; `None` when nothing was recorded.
+fn summarize(histogram: &Histogram<u64>) -> Option<Summary> {
+    (!histogram.is_empty()).then(|| Summary {
+        samples: histogram.len(),
+        p50: histogram.value_at_quantile(0.5),
+        p90: histogram.value_at_quantile(0.9),
+        p99: histogram.value_at_quantile(0.99),
+        p999: histogram.value_at_quantile(0.999),
+        max: histogram.max(),
+    })
+}
+
+/// Every latency of a run, kept apart by where the receiver is: on the
+/// sender's server, or on another one, which the line reached through the
+/// servers' shared backend (Redis). With one server, every line is local.
+#[derive(Debug)]
+pub struct ByServer {
+    same: Latencies,
+    other: Latencies,
+}
+
+impl ByServer {
+    /// Empty histograms.
+    pub fn new() -> ByServer {
+        ByServer {
+            same: Latencies::new(),
+            other: Latencies::new(),
+        }
+    }
+
+    /// Counts a read's latencies, to receivers on the sender's server
+    /// (`same`) and on another (`other`).
+    pub fn record(&self, same: &[u64], other: &[u64]) {
+        for (histogram, latencies) in [(&self.same, same), (&self.other, other)] {
+            if !latencies.is_empty() {
+                histogram.record(latencies);
+            }
+        }
+    }
+
+    /// The percentiles of every latency, and of each kind apart.
+    pub fn summary(&self) -> Spread {
+        let same = self.same.histogram();
+        let other = self.other.histogram();
+        let mut all = same.clone();
+        // Both histograms have the same bounds, so adding cannot overflow them.
+        all.add(&*other)
+            .expect("histograms with the same bounds add up");
+        Spread {
+            all: summarize(&all),
+            same: summarize(&same),
+            other: summarize(&other),
+        }
+    }
+}
+
+/// The latencies of a run: all of them, and apart by where the receiver was.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Spread {
+    /// Every delivery.
+    pub all: Option<Summary>,
+    /// Deliveries to a member on the sender's server.
+    pub same: Option<Summary>,
+    /// Deliveries to a member on another server.
+    pub other: Option<Summary>,
+}
+
+impl Spread {
+    /// What crossing to another server adds to a line's latency, in
+    /// microseconds: the median to a member on another server minus the
+    /// median to one on the sender's server. Negative only through noise.
+    pub fn hop_p50(&self) -> Option<i64> {
+        let (same, other) = (self.same?, self.other?);
+        Some(other.p50 as i64 - same.p50 as i64)
     }
 }
 
@@ -80,17 +148,17 @@ pub struct Summary {
 mod tests {
     use super::*;
 
-    fn summarize(latencies: &[u64]) -> Option<Summary> {
+    fn summarize_all(latencies: &[u64]) -> Option<Summary> {
         let histogram = Latencies::new();
         histogram.record(latencies);
-        histogram.summary()
+        summarize(&histogram.histogram())
     }
 
     #[test]
     fn percentiles_of_one_to_a_thousand() {
         let latencies: Vec<u64> = (1..=1000).rev().collect();
         assert_eq!(
-            summarize(&latencies),
+            summarize_all(&latencies),
             Some(Summary {
                 samples: 1000,
                 p50: 500,
@@ -104,7 +172,7 @@ mod tests {
 
     #[test]
     fn one_sample_is_every_percentile() {
-        let summary = summarize(&[42]).unwrap();
+        let summary = summarize_all(&[42]).unwrap();
         assert_eq!((summary.p50, summary.p999, summary.max), (42, 42, 42));
     }
 
@@ -112,29 +180,51 @@ mod tests {
     fn a_few_slow_samples_show_in_p999_only() {
         let mut latencies = vec![10; 9995];
         latencies.extend([5000; 5]);
-        let summary = summarize(&latencies).unwrap();
+        let summary = summarize_all(&latencies).unwrap();
         assert_eq!((summary.p99, summary.p999), (10, 10));
         // Above 2,048 µs a bucket spans a few microseconds: 5,000 counts as up to 5,003.
         assert_eq!(summary.max / 10, 500, "{summary:?}");
         latencies.extend([5000; 10]);
-        assert_eq!(summarize(&latencies).unwrap().p999 / 10, 500);
+        assert_eq!(summarize_all(&latencies).unwrap().p999 / 10, 500);
     }
 
     #[test]
     fn large_latencies_stay_within_a_thousandth() {
         for micros in [2_047, 41_620, 3_674_210, 600_000_000] {
-            let summary = summarize(&[micros]).unwrap();
+            let summary = summarize_all(&[micros]).unwrap();
             let error = summary.max.abs_diff(micros) as f64 / micros as f64;
             assert!(error <= 0.001, "{micros} µs was counted as {}", summary.max);
         }
         // A garbled time stamp counts as the largest latency, not as a panic.
-        let garbled = summarize(&[u64::MAX]).unwrap().max;
+        let garbled = summarize_all(&[u64::MAX]).unwrap().max;
         assert!((HIGHEST_MICROS..HIGHEST_MICROS + 5_000_000).contains(&garbled));
     }
 
     #[test]
+    fn latencies_are_kept_apart_by_server_and_added_up() {
+        let by_server = ByServer::new();
+        by_server.record(&[100, 100, 100], &[]);
+        by_server.record(&[], &[900]);
+        let spread = by_server.summary();
+        let samples = |summary: Option<Summary>| summary.map(|s| s.samples);
+        assert_eq!(
+            (
+                samples(spread.all),
+                samples(spread.same),
+                samples(spread.other)
+            ),
+            (Some(4), Some(3), Some(1))
+        );
+        assert_eq!(spread.all.unwrap().max, 900);
+        assert_eq!(spread.hop_p50(), Some(800));
+        let one_server = ByServer::new();
+        one_server.record(&[5], &[]);
+        assert_eq!(one_server.summary().hop_p50(), None);
+    }
+
+    #[test]
     fn no_samples_no_summary() {
-        assert_eq!(summarize(&[]), None);
+        assert_eq!(summarize_all(&[]), None);
     }
 
     #[test]
@@ -143,6 +233,6 @@ mod tests {
         let latencies = Latencies::new();
         latencies.0.lock().unwrap().record_n(7, 30_000_000).unwrap();
         latencies.record(&[7]);
-        assert_eq!(latencies.summary().unwrap().samples, 30_000_001);
+        assert_eq!(latencies.histogram().len(), 30_000_001);
     }
 }

@@ -5,7 +5,9 @@
 //! reads everything the server sends; the first `--senders` of them also send
 //! numbered, time-stamped messages. Because all clients share one monotonic
 //! clock, a receiver computes a message's latency from the send time written
-//! inside it.
+//! inside it. With several servers sharing their rooms (`--servers`, or
+//! `--addr` repeated), the clients are spread over them, and the latencies to
+//! members on the sender's server and on the others are told apart.
 //!
 //! Safety: the tool only connects to loopback addresses, and a global deadline
 //! ends every run.
@@ -16,6 +18,7 @@ mod json;
 mod latency;
 mod payload;
 mod procfs;
+mod progress;
 mod report;
 mod run;
 mod target;
@@ -62,8 +65,10 @@ fn after_help() -> String {
 struct Args {
     /// Address of a running server, as HOST:PORT (loopback only); with
     /// `--transport websocket`, its HTTP address (the one serving `/ws`).
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    addr: String,
+    /// Repeat it for several servers that share their rooms: the clients
+    /// are spread over them.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
+    addr: Vec<String>,
 
     /// Start this server binary with `--addr 127.0.0.1:0`, measure it, and stop
     /// it at the end (instead of --addr). For `--transport tls` the tool makes
@@ -71,6 +76,18 @@ struct Args {
     /// `--transport websocket` it passes `--http-addr` with a free port.
     #[arg(long, value_name = "BIN", conflicts_with_all = ["addr", "pid"])]
     server: Option<PathBuf>,
+
+    /// How many copies of the --server binary to start, each with the same
+    /// arguments; the clients are spread over them round-robin, every room's
+    /// members over every server. Give them a way to share their rooms
+    /// (--redis-url), or most deliveries go missing.
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "server", value_parser = clap::value_parser!(u32).range(1..=16))]
+    servers: u32,
+
+    /// Start every --server with `--redis-url URL`: the servers share their
+    /// rooms through that Redis (stage 6).
+    #[arg(long, value_name = "URL", requires = "server")]
+    redis_url: Option<String>,
 
     /// How the clients reach the server: plain `tcp`, `tls` on the same port,
     /// or `websocket` at `/ws` of the HTTP port (one text message per line).
@@ -91,9 +108,10 @@ struct Args {
     )]
     server_args: Vec<String>,
 
-    /// Process id of the server at --addr, to measure its memory and CPU time.
+    /// Process id of the server at --addr, to measure its memory and CPU
+    /// time; repeat it for several servers, whose figures are added up.
     #[arg(long, value_name = "PID")]
-    pid: Option<u32>,
+    pid: Vec<u32>,
 
     /// Connections to open.
     #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=50_000))]

@@ -48,6 +48,47 @@ impl Process {
     }
 }
 
+/// The server processes a run measures, added up: with several servers,
+/// their memory and their CPU time together. Empty when no process id is
+/// known, and then every figure is `None`.
+#[derive(Debug, Clone, Default)]
+pub struct Processes(Vec<Process>);
+
+impl Processes {
+    /// Names processes `pids`; fails if `/proc` cannot tell the memory of one.
+    pub fn new(pids: &[u32]) -> anyhow::Result<Processes> {
+        let processes = pids.iter().map(|&pid| Process::new(pid));
+        Ok(Processes(processes.collect::<anyhow::Result<_>>()?))
+    }
+
+    /// Whether there is nothing to measure.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The first process's command name, e.g. `stage2-rooms`.
+    pub fn name(&self) -> Option<String> {
+        self.0.first()?.name()
+    }
+
+    /// Resident memory of them all in KiB, or `None` once one is gone.
+    pub fn rss_kib(&self) -> Option<u64> {
+        self.total(Process::rss_kib)
+    }
+
+    /// CPU time of them all so far, in seconds.
+    pub fn cpu_secs(&self) -> Option<f64> {
+        self.total(Process::cpu_secs)
+    }
+
+    fn total<T: std::iter::Sum>(&self, figure: impl Fn(&Process) -> Option<T>) -> Option<T> {
+        if self.is_empty() {
+            return None;
+        }
+        self.0.iter().map(figure).sum()
+    }
+}
+
 /// Clock ticks per second, asked of `getconf CLK_TCK` once.
 ///
 /// Reading it through libc would need `unsafe`; 100, the fallback, is the
@@ -143,6 +184,9 @@ mod tests {
         assert!(me.rss_kib().unwrap() > 0);
         assert!(!me.name().unwrap().is_empty());
         assert!(me.cpu_secs().unwrap() >= 0.0);
+        let twice = Processes::new(&[std::process::id(); 2]).unwrap();
+        assert!(twice.rss_kib().unwrap() >= me.rss_kib().unwrap() * 3 / 2);
+        assert_eq!(Processes::default().cpu_secs(), None);
         assert!(open_files_limit().unwrap() > 0);
     }
 }

@@ -1,10 +1,10 @@
 //! The figures of one run, for people (`Display`) and for scripts (`json`).
 
-use std::fmt;
+mod text;
 
 use crate::client::Unexpected;
 use crate::json::JsonReport;
-use crate::latency::Summary;
+use crate::latency::Spread;
 
 /// Why the run stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,12 +73,16 @@ pub struct Memory {
 pub struct Report {
     /// The server's name, from its first line, or its address.
     pub server: String,
-    /// Where the clients connected.
+    /// Where the clients connected: each server's address, comma-separated.
     pub addr: String,
+    /// How many servers the clients were spread over.
+    pub servers: u32,
+    /// The Redis the started servers shared their rooms through, if any.
+    pub redis_url: Option<String>,
     /// How they connected: `tcp`, `tls` or `websocket`.
     pub transport: &'static str,
-    /// Its process id, when known.
-    pub pid: Option<u32>,
+    /// The servers' process ids, when known.
+    pub pids: Vec<u32>,
     /// Whether only idle connections were measured.
     pub idle_only: bool,
     /// Connections opened.
@@ -114,8 +118,9 @@ pub struct Report {
     pub told_missed: u64,
     /// From the first send to the last delivery.
     pub delivery_secs: f64,
-    /// Latency percentiles, if anything arrived.
-    pub latency: Option<Summary>,
+    /// Latency percentiles, of all deliveries and apart by whether the
+    /// receiver was on the sender's server.
+    pub latency: Spread,
     /// Registered clients the server disconnected before the run ended.
     pub hung_up: u32,
     /// Senders whose writes failed, and the first reason.
@@ -195,221 +200,30 @@ impl Report {
     }
 }
 
-impl fmt::Display for Report {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let pid = self
-            .pid
-            .map_or("pid unknown".to_owned(), |pid| format!("pid {pid}"));
-        writeln!(
-            f,
-            "load report: {} ({pid}) at {} over {}",
-            self.server, self.addr, self.transport
-        )?;
-        let rooms = match self.rooms {
-            1 => "1 room".to_owned(),
-            n => format!("{n} rooms"),
-        };
-        if self.idle_only {
-            let held = self
-                .idle_secs
-                .map_or(String::new(), |secs| format!(", kept {secs:.1} s"));
-            writeln!(
-                f,
-                "  plan        {} idle clients in {rooms}{held}",
-                self.clients
-            )?;
-        } else {
-            let rate = match self.rate {
-                0 => "as fast as possible".to_owned(),
-                r => format!("{r}/s each"),
-            };
-            let senders = match self.senders {
-                1 => "1 sender".to_owned(),
-                n => format!("{n} senders"),
-            };
-            writeln!(
-                f,
-                "  plan        {} clients in {rooms}, {senders} x {} messages, {rate}",
-                self.clients, self.messages
-            )?;
-        }
-        if self.registered == 0 {
-            writeln!(f, "  connect     0/{} registered", self.clients)?;
-        } else {
-            writeln!(
-                f,
-                "  connect     {}/{} registered in {:.3} s, last notice {:.3} s later",
-                self.registered, self.clients, self.register_secs, self.settle_secs
-            )?;
-        }
-        for failure in &self.failures {
-            writeln!(
-                f,
-                "  !! FAILED   {} clients ({}): {}",
-                failure.count, failure.kind, failure.example
-            )?;
-        }
-        if !self.idle_only {
-            self.fmt_messages(f)?;
-        }
-        self.fmt_server(f)?;
-        let u = &self.unexpected;
-        writeln!(
-            f,
-            "  non-load    {} notices (joins, leaves: expected), {} errors, {} other lines",
-            u.notices, u.errors, u.others
-        )?;
-        if let Some(line) = &u.first_error {
-            writeln!(f, "              first error: {line:?}")?;
-        }
-        if let Some(line) = &u.first_other {
-            writeln!(f, "              first other: {line:?}")?;
-        }
-        if self.hung_up > 0 {
-            writeln!(
-                f,
-                "  !! DROPPED  the server disconnected {} registered clients during the run",
-                self.hung_up
-            )?;
-        }
-        if let Some(exit) = &self.server_exit {
-            writeln!(f, "  !! SERVER   {exit}")?;
-        }
-        writeln!(f, "  ended       {}", self.ending.describe())
+/// `pid 42`, or `pids 41, 42` for several servers; `None` for none.
+pub fn pids_shown(pids: &[u32]) -> Option<String> {
+    let shown: Vec<String> = pids.iter().map(u32::to_string).collect();
+    match shown.as_slice() {
+        [] => None,
+        [pid] => Some(format!("pid {pid}")),
+        _ => Some(format!("pids {}", shown.join(", "))),
     }
-}
-
-impl Report {
-    fn fmt_messages(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let send_rate = per_sec(self.sent as f64, self.send_secs);
-        writeln!(
-            f,
-            "  send        {} messages in {:.3} s ({send_rate} messages/s)",
-            self.sent, self.send_secs
-        )?;
-        if let (errors @ 1.., Some(why)) = &self.send_errors {
-            writeln!(f, "  !! SEND     {errors} senders failed to write: {why}")?;
-        }
-        writeln!(
-            f,
-            "  deliveries  {} expected, {} delivered, {} dropped and told, {} lost silently, \
-             {} duplicates",
-            self.expected,
-            self.delivered,
-            self.dropped_and_told(),
-            self.missing(),
-            self.duplicates
-        )?;
-        if self.missing() > 0 {
-            writeln!(
-                f,
-                "  !! MISSING  {} deliveries never arrived and were never mentioned: silent loss",
-                self.missing()
-            )?;
-        }
-        if self.duplicates > 0 {
-            writeln!(
-                f,
-                "  !! DUPLICATES {} deliveries arrived twice or out of order",
-                self.duplicates
-            )?;
-        }
-        writeln!(
-            f,
-            "  throughput  {} deliveries/s (first send to last delivery: {:.3} s)",
-            per_sec(self.delivered as f64, self.delivery_secs),
-            self.delivery_secs
-        )?;
-        match &self.latency {
-            Some(l) => writeln!(
-                f,
-                "  latency     p50 {}, p90 {}, p99 {}, p99.9 {}, max {} ({} samples)",
-                millis(l.p50),
-                millis(l.p90),
-                millis(l.p99),
-                millis(l.p999),
-                millis(l.max),
-                l.samples
-            ),
-            None => writeln!(f, "  latency     no deliveries, no figures"),
-        }
-    }
-
-    fn fmt_server(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.pid.is_none() {
-            return writeln!(
-                f,
-                "  server      memory and CPU not measured: pass --pid, or start it with --server"
-            );
-        }
-        let m = &self.memory;
-        writeln!(
-            f,
-            "  server RSS  before {}, connected {}, peak {}, after {}",
-            mib(m.before),
-            mib(m.connected),
-            mib(m.peak),
-            mib(m.after)
-        )?;
-        if self.idle_only
-            && let Some(kib) = self.kib_per_connection()
-        {
-            writeln!(
-                f,
-                "  per client  {kib:.2} KiB of server memory per idle connection"
-            )?;
-        }
-        let cpu = |secs: Option<f64>| secs.map_or("?".to_owned(), |s| format!("{s:.2} s"));
-        if let (Some(held), Some(percent)) = (self.idle_secs, self.idle_core_percent()) {
-            writeln!(
-                f,
-                "  server CPU  {} connecting, {} over {held:.1} s idle ({percent:.2}% of one core)",
-                cpu(self.cpu_connect_secs),
-                cpu(self.cpu_idle_secs)
-            )
-        } else if self.idle_only {
-            writeln!(f, "  server CPU  {} connecting", cpu(self.cpu_connect_secs))
-        } else {
-            writeln!(
-                f,
-                "  server CPU  {} connecting, {} sending",
-                cpu(self.cpu_connect_secs),
-                cpu(self.cpu_send_secs)
-            )
-        }
-    }
-}
-
-/// `count` per second over `secs`, rounded; `-` over no time at all.
-fn per_sec(count: f64, secs: f64) -> String {
-    if secs > 0.0 {
-        format!("{:.0}", count / secs)
-    } else {
-        "-".to_owned()
-    }
-}
-
-fn millis(micros: u64) -> String {
-    format!("{:.2} ms", micros as f64 / 1000.0)
-}
-
-fn mib(kib: Option<u64>) -> String {
-    kib.map_or("?".to_owned(), |kib| {
-        format!("{:.1} MiB", kib as f64 / 1024.0)
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::latency::Summary;
 
     /// A run of 2 clients, 1 sender, 3 messages, of which one delivery is missing.
     fn lossy_run() -> Report {
         Report {
             server: "stage2-rooms".to_owned(),
             addr: "127.0.0.1:1".to_owned(),
+            servers: 1,
+            redis_url: None,
             transport: "tcp",
-            pid: None,
+            pids: Vec::new(),
             idle_only: false,
             clients: 2,
             senders: 1,
@@ -427,7 +241,7 @@ mod tests {
             duplicates: 0,
             told_missed: 0,
             delivery_secs: 0.5,
-            latency: None,
+            latency: Spread::default(),
             hung_up: 0,
             send_errors: (0, None),
             unexpected: Unexpected::default(),
@@ -462,14 +276,17 @@ mod tests {
     fn json_quotes_names_and_shows_every_percentile() {
         let report = Report {
             server: "a\"b\\c\nd".to_owned(),
-            latency: Some(Summary {
-                samples: 2,
-                p50: 1500,
-                p90: 2000,
-                p99: 2500,
-                p999: 41_620,
-                max: 3_674_210,
-            }),
+            latency: Spread {
+                all: Some(Summary {
+                    samples: 2,
+                    p50: 1500,
+                    p90: 2000,
+                    p99: 2500,
+                    p999: 41_620,
+                    max: 3_674_210,
+                }),
+                ..Spread::default()
+            },
             ..lossy_run()
         };
         let json = report.json();
@@ -491,9 +308,62 @@ mod tests {
     }
 
     #[test]
+    fn several_servers_show_local_and_remote_latencies_and_the_hop() {
+        let summary = |samples, p50, p99| Summary {
+            samples,
+            p50,
+            p90: p99,
+            p99,
+            p999: p99,
+            max: p99,
+        };
+        let report = Report {
+            servers: 2,
+            addr: "127.0.0.1:1, 127.0.0.1:2".to_owned(),
+            redis_url: Some("redis://127.0.0.1:3".to_owned()),
+            pids: vec![41, 42],
+            latency: Spread {
+                all: Some(summary(3, 1000, 2500)),
+                same: Some(summary(1, 1000, 1000)),
+                other: Some(summary(2, 1750, 2500)),
+            },
+            ..lossy_run()
+        };
+        let shown = report.to_string();
+        for line in [
+            "load report: 2 x stage2-rooms (pids 41, 42) at 127.0.0.1:1, 127.0.0.1:2 over tcp",
+            "servers     2, every room's members spread over them, sharing rooms through \
+             redis://127.0.0.1:3",
+            "local       p50 1.00 ms, p99 1.00 ms (1 deliveries to the sender's server)",
+            "remote      p50 1.75 ms, p99 2.50 ms (2 deliveries to another server)",
+            "hop         +0.75 ms: the median remote latency minus the median local one",
+            "memory and CPU of the 2 servers added up",
+        ] {
+            assert!(shown.contains(line), "expected {line:?} in:\n{shown}");
+        }
+        let json = report.json();
+        assert!(
+            json.contains(
+                ",\"delivered_same_server\":1,\"delivered_other_server\":2,\
+                 \"latency_same_server_p50_us\":1000,\"latency_same_server_p99_us\":1000,\
+                 \"latency_other_server_p50_us\":1750,\"latency_other_server_p99_us\":2500,\
+                 \"hop_p50_us\":750,"
+            ) && json.contains(",\"servers\":2,\"redis_url\":\"redis://127.0.0.1:3\",")
+                && json.contains(",\"pids\":[41,42],"),
+            "{json}"
+        );
+        // One server: nothing to tell apart.
+        let one = lossy_run().to_string();
+        assert!(
+            !one.contains("remote") && !one.contains("servers "),
+            "{one}"
+        );
+    }
+
+    #[test]
     fn idle_cpu_is_shown_as_a_share_of_one_core() {
         let report = Report {
-            pid: Some(42),
+            pids: vec![42],
             idle_only: true,
             idle_secs: Some(10.0),
             cpu_connect_secs: Some(0.04),

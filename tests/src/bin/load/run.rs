@@ -10,13 +10,12 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep, sleep_until, timeout};
 
 use crate::Args;
-use crate::client::{self, ClientReport, Outcome, Phase, Plan, Progress, Unexpected};
-use crate::door::{self, ServerDoor};
+use crate::client::{self, ClientReport, Outcome, Phase, Plan, Unexpected};
 use crate::payload::now_micros;
-use crate::procfs::{self, Process};
-use crate::report::{Ending, FailureCount, Memory, Report};
-use crate::target::SpawnedServer;
-use chat_tools::connect::Door;
+use crate::procfs::{self, Processes};
+use crate::progress::Progress;
+use crate::report::{Ending, FailureCount, Memory, Report, pids_shown};
+use crate::target::Target;
 
 /// How often the main task looks at the clients' counters.
 const POLL: Duration = Duration::from_millis(10);
@@ -43,35 +42,31 @@ const MEMORY_SAMPLE: Duration = Duration::from_millis(10);
 pub async fn measure(args: &Args) -> anyhow::Result<Report> {
     let deadline = Instant::now() + Duration::from_secs(args.deadline);
     check_file_limit(args.clients)?;
-    // `_prepared` (a certificate, say) stays until the run ends.
-    let Target {
-        spawned,
-        _prepared,
-        door,
-        pid,
-        stage,
-    } = find_target(args, deadline).await?;
-    let addr = door.addr;
-    let process = pid.map(Process::new).transpose()?;
-    let server = stage
-        .or_else(|| process.and_then(|p| p.name()))
+    let target = Target::find(args, deadline).await?;
+    let processes = Processes::new(&target.pids)?;
+    let server = target
+        .stage
+        .clone()
+        .or_else(|| processes.name())
         .unwrap_or_else(|| "server".to_owned());
+    let addrs: Vec<String> = target.doors.iter().map(|d| d.addr.to_string()).collect();
+    let addr = addrs.join(", ");
     eprintln!(
         "load: {} clients -> {server} at {addr}{} over {}",
         args.clients,
-        pid.map_or(String::new(), |pid| format!(" (pid {pid})")),
+        pids_shown(&target.pids).map_or(String::new(), |pids| format!(" ({pids})")),
         args.transport.as_str()
     );
 
     let mut memory = Memory {
-        before: process.and_then(|p| p.rss_kib()),
+        before: processes.rss_kib(),
         ..Memory::default()
     };
-    let peak = process.map(PeakMemory::start);
-    let cpu_start = process.and_then(|p| p.cpu_secs());
+    let peak = (!processes.is_empty()).then(|| PeakMemory::start(processes.clone()));
+    let cpu_start = processes.cpu_secs();
 
     let plan = Arc::new(Plan {
-        door,
+        doors: target.doors.clone(),
         rooms: args.rooms,
         senders: if args.idle_only { 0 } else { args.senders },
         messages: args.messages,
@@ -112,8 +107,8 @@ pub async fn measure(args: &Args) -> anyhow::Result<Report> {
         registered_at.max(started),
         quiet_from.unwrap_or_else(now_micros),
     );
-    memory.connected = process.and_then(|p| p.rss_kib());
-    let cpu_connected = process.and_then(|p| p.cpu_secs());
+    memory.connected = processes.rss_kib();
+    let cpu_connected = processes.cpu_secs();
 
     let mut idle_secs = None;
     let ending = if !quiet {
@@ -135,35 +130,31 @@ pub async fn measure(args: &Args) -> anyhow::Result<Report> {
         phase.send_replace(Phase::Sending);
         wait_for_deliveries(&progress, deadline).await
     };
-    let cpu_end = process.and_then(|p| p.cpu_secs());
+    let cpu_end = processes.cpu_secs();
 
     phase.send_replace(Phase::Stopping);
     let reports = gather(clients).await;
     // Every client's socket is closed now.
     sleep(SETTLE).await;
-    memory.after = process.and_then(|p| p.rss_kib());
+    memory.after = processes.rss_kib();
     memory.peak = peak.map(PeakMemory::finish).map(|peak| {
         [memory.before, memory.connected, memory.after]
             .into_iter()
             .flatten()
             .fold(peak, u64::max)
     });
-    let server_exit = match spawned {
-        Some(mut spawned) => {
-            let exit = spawned.exited();
-            spawned.stop().await;
-            exit
-        }
-        None => None,
-    };
+    let pids = target.pids.clone();
+    let server_exit = target.stop().await;
 
     let totals = Totals::add_up(reports);
     let first_send = progress.first_send_micros.load(Relaxed);
     let report = Report {
         server,
-        addr: addr.to_string(),
+        addr,
+        servers: plan.doors.len() as u32,
+        redis_url: args.redis_url.clone(),
         transport: args.transport.as_str(),
-        pid,
+        pids,
         idle_only: args.idle_only,
         clients: args.clients,
         senders: plan.senders,
@@ -194,44 +185,6 @@ pub async fn measure(args: &Args) -> anyhow::Result<Report> {
         server_exit,
     };
     Ok(report)
-}
-
-/// The server under test and how its clients reach it.
-struct Target {
-    /// The server this tool started, if it did.
-    spawned: Option<SpawnedServer>,
-    /// What the started server needed for the transport.
-    _prepared: Option<ServerDoor>,
-    /// Where and how the clients connect.
-    door: Door,
-    /// The server's process id, when known.
-    pid: Option<u32>,
-    /// The name the started server gave itself.
-    stage: Option<String>,
-}
-
-/// Starts the --server binary with what `--transport` needs, or finds the
-/// running server at --addr.
-async fn find_target(args: &Args, deadline: Instant) -> anyhow::Result<Target> {
-    let Some(binary) = &args.server else {
-        return Ok(Target {
-            spawned: None,
-            _prepared: None,
-            door: door::running(args.transport, &args.addr, args.ca.as_deref()).await?,
-            pid: args.pid,
-            stage: None,
-        });
-    };
-    let prepared = ServerDoor::prepare(args.transport)?;
-    let server_args = [args.server_args.as_slice(), prepared.args.as_slice()].concat();
-    let spawned = SpawnedServer::start(binary, &server_args, deadline).await?;
-    Ok(Target {
-        door: prepared.open(spawned.addr, deadline).await?,
-        pid: Some(spawned.pid),
-        stage: Some(spawned.stage.clone()),
-        spawned: Some(spawned),
-        _prepared: Some(prepared),
-    })
 }
 
 /// Collects the figures of every client told to stop.
@@ -414,7 +367,7 @@ struct PeakMemory {
 }
 
 impl PeakMemory {
-    fn start(process: Process) -> PeakMemory {
+    fn start(processes: Processes) -> PeakMemory {
         let peak = Arc::new(AtomicU64::new(0));
         let highest = peak.clone();
         let task = tokio::spawn(async move {
@@ -423,7 +376,7 @@ impl PeakMemory {
             ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
             loop {
                 ticks.tick().await;
-                if let Some(kib) = process.rss_kib() {
+                if let Some(kib) = processes.rss_kib() {
                     highest.fetch_max(kib, Relaxed);
                 }
             }

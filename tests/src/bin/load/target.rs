@@ -1,4 +1,5 @@
-//! The server under test: one already running, or a binary this tool starts.
+//! The servers under test: already running, or copies of a binary this tool
+//! starts.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -6,10 +7,83 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use chat_tools::connect::Door;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::lookup_host;
 use tokio::process::{Child, Command};
 use tokio::time::{Instant, timeout, timeout_at};
+
+use crate::Args;
+use crate::door::{self, ServerDoor};
+
+/// The servers under test and how the clients reach them.
+pub struct Target {
+    /// The servers this tool started, if it did.
+    spawned: Vec<SpawnedServer>,
+    /// What the started servers needed for the transport, kept until the
+    /// run ends (a certificate, say).
+    _prepared: Vec<ServerDoor>,
+    /// Where and how the clients connect: one door per server.
+    pub doors: Vec<Door>,
+    /// The servers' process ids, when known.
+    pub pids: Vec<u32>,
+    /// The name the started servers gave themselves.
+    pub stage: Option<String>,
+}
+
+impl Target {
+    /// Starts --servers copies of the --server binary with what
+    /// `--transport` needs, or finds the running servers at --addr.
+    pub async fn find(args: &Args, deadline: Instant) -> anyhow::Result<Target> {
+        let mut target = Target {
+            spawned: Vec::new(),
+            _prepared: Vec::new(),
+            doors: Vec::new(),
+            pids: Vec::new(),
+            stage: None,
+        };
+        let Some(binary) = &args.server else {
+            for addr in &args.addr {
+                let door = door::running(args.transport, addr, args.ca.as_deref()).await?;
+                target.doors.push(door);
+            }
+            target.pids.clone_from(&args.pid);
+            return Ok(target);
+        };
+        let redis = args.redis_url.iter().flat_map(|url| ["--redis-url", url]);
+        let shared: Vec<String> = args
+            .server_args
+            .iter()
+            .map(String::as_str)
+            .chain(redis)
+            .map(str::to_owned)
+            .collect();
+        for _ in 0..args.servers {
+            let prepared = ServerDoor::prepare(args.transport)?;
+            let server_args = [shared.as_slice(), prepared.args.as_slice()].concat();
+            let spawned = SpawnedServer::start(binary, &server_args, deadline).await?;
+            target
+                .doors
+                .push(prepared.open(spawned.addr, deadline).await?);
+            target.pids.push(spawned.pid);
+            target.stage = Some(spawned.stage.clone());
+            target.spawned.push(spawned);
+            target._prepared.push(prepared);
+        }
+        Ok(target)
+    }
+
+    /// Stops the servers this tool started; says how the first of them to
+    /// end during the run ended, if one did.
+    pub async fn stop(self) -> Option<String> {
+        let mut exit = None;
+        for mut spawned in self.spawned {
+            exit = exit.or_else(|| spawned.exited());
+            spawned.stop().await;
+        }
+        exit
+    }
+}
 
 /// Whether the tool may connect to `ip`: only this machine's loopback.
 ///
@@ -114,7 +188,10 @@ impl SpawnedServer {
     /// must not go unnoticed.
     pub fn exited(&mut self) -> Option<String> {
         let status = self.child.try_wait().ok()??;
-        Some(format!("the server exited during the run ({status})"))
+        Some(format!(
+            "the server at {} exited during the run ({status})",
+            self.addr
+        ))
     }
 
     /// Kills the server and waits for it, at most a second.
