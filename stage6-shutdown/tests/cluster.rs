@@ -583,6 +583,82 @@ fn a_slow_redis_never_holds_up_chat_on_one_server() {
     amy.expect_silence(Duration::from_millis(300));
 }
 
+/// How many lines a member was told it missed, if `line` says so: lines
+/// lost between servers, or lines its own room moved past.
+fn told_missed(line: &str) -> Option<u64> {
+    let lost = line.strip_prefix("* ").and_then(|rest| {
+        rest.strip_suffix(" messages from other servers were lost on the way (too many at once)")
+    });
+    let missed = line
+        .strip_prefix("* you missed ")
+        .and_then(|rest| rest.strip_suffix(" messages"));
+    lost.or(missed)?.parse().ok()
+}
+
+#[test]
+fn every_line_of_a_flood_arrives_on_another_server_or_is_owned_up_to() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    // Flat out: no rate limit, and nobody on alice's server to pause her.
+    let url = redis.url();
+    let flat_out = [
+        "--redis-url",
+        &url,
+        "--message-rate",
+        "1000000",
+        "--message-burst",
+        "1000000",
+    ];
+    let (a, b) = (
+        ChildServer::spawn(STAGE, BINARY, &flat_out),
+        ChildServer::spawn(STAGE, BINARY, &flat_out),
+    );
+    let mut alice = join(&a, "alice");
+    let mut bob = join(&b, "bob");
+    greet(&mut [&mut alice, &mut bob], &["alice", "bob"], "lobby");
+
+    const FLOOD: u64 = 20_000;
+    let flood: String = (0..FLOOD).map(|i| format!("flood {i}\n")).collect();
+    alice
+        .send_bytes(flood.as_bytes())
+        .expect("alice's flood is written");
+    bob.hint(&format!(
+        "a line lost between servers (a queue full in {LINK}) is owned up to: its room \
+         elsewhere is told how many were lost"
+    ));
+    let (mut arrived, mut owned_up) = (0, 0);
+    while arrived + owned_up < FLOOD {
+        let line = match bob.recv() {
+            Received::Line(line) => line,
+            other => bob.fail(
+                &format!(
+                    "{} more flood lines or notices of their loss",
+                    FLOOD - arrived - owned_up
+                ),
+                &describe(&other),
+            ),
+        };
+        if line.starts_with("<alice> flood ") {
+            arrived += 1;
+        } else if let Some(missed) = told_missed(&line) {
+            owned_up += missed;
+        } else {
+            bob.fail(
+                "alice's flood lines, or a notice of their loss",
+                &format!("{line:?}"),
+            );
+        }
+    }
+    assert_eq!(
+        arrived + owned_up,
+        FLOOD,
+        "[{STAGE}] bob got {arrived} of alice's {FLOOD} lines and was told of {owned_up} lost: \
+         more than were sent"
+    );
+    bob.expect_silence(Duration::from_millis(300));
+}
+
 #[test]
 fn a_killed_servers_users_vanish_and_their_names_are_freed_within_the_ttl() {
     let Some(redis) = RedisServer::start() else {

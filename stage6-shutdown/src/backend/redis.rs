@@ -23,6 +23,7 @@
 //! before the line is published).
 
 mod link;
+mod losses;
 mod messages;
 
 use std::hash::{BuildHasher, RandomState};
@@ -233,7 +234,8 @@ impl RoomBackend for RedisBackend {
                 publish
                     .arg(format!("chat:room:{room}"))
                     .arg(format!("{server} {id} {line}"));
-                vec![publish]
+                // Counted if lost, so that the room elsewhere is told.
+                return self.link.tell_line(room, publish);
             }
             // ANCHOR_END: publish
             News::Present { user, name, room } => {

@@ -13,13 +13,17 @@ use std::time::Duration;
 use ::redis::aio::{MultiplexedConnection, PubSubStream};
 use ::redis::{AsyncConnectionConfig, Client, Cmd, Msg, RedisError, Value, cmd, pipe};
 use futures_util::StreamExt;
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{interval, sleep, timeout};
 use tracing::{info, warn};
 
+mod presence;
+
+use super::RedisOptions;
+use super::losses::{Losses, notice};
 use super::messages::parse;
-use super::{RENEW, RedisOptions, eval, name_key, strings};
-use crate::backend::{Inbound, Present};
+use crate::backend::Inbound;
 use crate::metrics::Metrics;
 
 /// How long connecting, and each answer, may take before Redis counts as lost.
@@ -27,11 +31,11 @@ const PATIENCE: Duration = Duration::from_secs(2);
 /// The first pause before reconnecting, and the longest.
 const BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(3));
 /// Jobs waiting for the link; more are dropped.
-const QUEUE: usize = 4096;
+const QUEUE: usize = 16_384;
 /// Jobs sent in one round trip.
-const BATCH: usize = 256;
+const BATCH: usize = 1024;
 /// Lines from other servers waiting for the relay; more are dropped.
-const INBOUND: usize = 1024;
+const INBOUND: usize = 4096;
 
 /// What the link is asked to do.
 enum Job {
@@ -49,6 +53,8 @@ pub(super) struct Link {
     jobs: mpsc::Sender<Job>,
     /// Whether Redis answers: jobs are not even queued while it does not.
     reachable: Arc<AtomicBool>,
+    /// Lines said here that the queue had no room for, per room.
+    unsent: Arc<Losses>,
     ttl: Duration,
     metrics: Arc<Metrics>,
 }
@@ -96,6 +102,7 @@ impl Link {
         let link = Link {
             jobs,
             reachable: Arc::new(AtomicBool::new(true)),
+            unsent: Arc::default(),
             ttl: options.presence_ttl,
             metrics: Arc::clone(&metrics),
         };
@@ -107,6 +114,8 @@ impl Link {
             queue,
             inbound,
             reachable: Arc::clone(&link.reachable),
+            unsent: Arc::clone(&link.unsent),
+            unheard: Losses::default(),
             metrics,
         };
         tokio::spawn(task.run(connections));
@@ -122,12 +131,23 @@ impl Link {
     /// Queues `commands`; never waits. While Redis is out of reach, or the
     /// queue is full (Redis is slow), they are dropped and counted: the next
     /// refresh rewrites this server's presence and names anyway.
-    pub(super) fn tell(&self, commands: Vec<Cmd>) {
-        if !self.reachable.load(Relaxed) || self.jobs.try_send(Job::Tell(commands)).is_err() {
+    pub(super) fn tell(&self, commands: Vec<Cmd>) -> bool {
+        let sent = self.reachable.load(Relaxed) && self.jobs.try_send(Job::Tell(commands)).is_ok();
+        if !sent {
             self.metrics.backend_dropped();
         }
+        sent
     }
     // ANCHOR_END: link_tell
+
+    /// `tell`s a line said in `room`. If the queue is full, the line's loss
+    /// is counted, and the room's members elsewhere are told of it later. (Out
+    /// of reach, they have been told already.)
+    pub(super) fn tell_line(&self, room: &str, command: Cmd) {
+        if !self.tell(vec![command]) && self.reachable.load(Relaxed) {
+            self.unsent.add(room, 1);
+        }
+    }
 
     /// Sends `command` after everything queued before it, and waits for the
     /// answer; `None` if Redis is out of reach.
@@ -164,6 +184,10 @@ struct LinkTask {
     queue: mpsc::Receiver<Job>,
     inbound: mpsc::Sender<Inbound>,
     reachable: Arc<AtomicBool>,
+    /// Lines this server could not send, shared with [`Link`].
+    unsent: Arc<Losses>,
+    /// Lines from other servers the relay had no room for.
+    unheard: Losses,
     metrics: Arc<Metrics>,
 }
 
@@ -241,16 +265,13 @@ impl LinkTask {
         let Connections { commands, messages } = connections;
         let mut refresh = interval(self.options.presence_ttl / 3);
         loop {
+            let mut batch = Vec::with_capacity(BATCH);
             let done = tokio::select! {
-                job = self.queue.recv() => {
-                    let Some(job) = job else { return Stopped::Closed };
-                    let mut batch = vec![job];
-                    while batch.len() < BATCH {
-                        let Ok(job) = self.queue.try_recv() else { break };
-                        batch.push(job);
-                    }
-                    self.send(commands, batch).await
-                }
+                // At least one job, and as many more as are waiting.
+                taken = self.queue.recv_many(&mut batch, BATCH) => match taken {
+                    0 => return Stopped::Closed,
+                    _ => self.send(commands, batch).await,
+                },
                 message = messages.next() => match message {
                     Some(message) => {
                         self.hear(&message);
@@ -264,6 +285,9 @@ impl LinkTask {
                 Ok(false) => {}
                 Ok(true) => return Stopped::Closed,
                 Err(error) => return Stopped::Lost(error),
+            }
+            if let Err(error) = self.own_up(commands).await {
+                return Stopped::Lost(error);
             }
         }
     }
@@ -329,49 +353,6 @@ impl LinkTask {
             .ignore();
     }
 
-    /// Rewrites this server's presence and renews its users' claims on their
-    /// names, all in one transaction, so that nobody reads a half-written list.
-    // ANCHOR: refresh
-    async fn refresh(&self, commands: &mut MultiplexedConnection) -> Result<(), RedisError> {
-        let (ask, answer) = oneshot::channel();
-        if self.inbound.try_send(Inbound::Roll(ask)).is_err() {
-            return Ok(());
-        }
-        // The relay answers at once, unless the server is starting or stopping:
-        // then this refresh is skipped, and the next one does it.
-        let Ok(Ok(roll)) = timeout(PATIENCE / 2, answer).await else {
-            return Ok(());
-        };
-        let server = &*self.server;
-        let members = format!("chat:members:{server}");
-        let ttl = self.options.presence_ttl.as_secs().max(1);
-        let mut transaction = pipe();
-        transaction.atomic();
-        transaction
-            .cmd("SADD")
-            .arg("chat:servers")
-            .arg(server)
-            .ignore();
-        transaction.cmd("DEL").arg(&members).ignore();
-        if !roll.is_empty() {
-            let mut listed = cmd("HSET");
-            listed.arg(&members);
-            for Present { user, name, room } in &roll {
-                listed.arg(u64::from(*user)).arg(format!("{room} {name}"));
-            }
-            transaction.add_command(listed).ignore();
-            transaction.cmd("EXPIRE").arg(&members).arg(ttl).ignore();
-            transaction.add_command(renewal(server, ttl, &roll));
-        }
-        let answers: Vec<Value> = transaction.query_async(commands).await?;
-        for taken in strings(answers.into_iter().next()) {
-            // While Redis was out of reach, a user of another server took it.
-            warn!(key = taken, "a name is now held on two servers");
-        }
-        Ok(())
-    }
-    // ANCHOR_END: refresh
-
     /// Hands a message from another server to the relay, if it is well formed.
     fn hear(&self, message: &Msg) {
         let heard = parse(
@@ -381,23 +362,46 @@ impl LinkTask {
             self.options.max_line_len,
         );
         if let Some(event) = heard
-            && self.inbound.try_send(event).is_err()
+            && let Err(TrySendError::Full(event) | TrySendError::Closed(event)) =
+                self.inbound.try_send(event)
         {
             self.metrics.backend_dropped();
+            if let Inbound::Said { room, .. } = event {
+                self.unheard.add(&room, 1);
+            }
         }
     }
-}
 
-/// The script that renews every name in `roll` for `server`.
-fn renewal(server: &str, ttl: u64, roll: &[Present]) -> Cmd {
-    let keys: Vec<String> = roll.iter().map(|present| name_key(&present.name)).collect();
-    let tokens: Vec<String> = roll
-        .iter()
-        .map(|present| format!("{server}/{}", u64::from(present.user)))
-        .collect();
-    let ttl = ttl.to_string();
-    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-    let mut args = vec![ttl.as_str()];
-    args.extend(tokens.iter().map(String::as_str));
-    eval(RENEW, &keys, &args)
+    /// Tells the members who missed lines lost on the way: the other
+    /// servers', of the lines this one could not send, and this one's, of the
+    /// lines it could not hand to its relay.
+    async fn own_up(&self, commands: &mut MultiplexedConnection) -> Result<(), RedisError> {
+        let unsent = self.unsent.take();
+        if !unsent.is_empty() {
+            let mut pipeline = pipe();
+            for (room, lost) in unsent {
+                let told = format!("{} - {}", self.server, notice(lost));
+                pipeline
+                    .cmd("PUBLISH")
+                    .arg(format!("chat:room:{room}"))
+                    .arg(told)
+                    .ignore();
+            }
+            pipeline.query_async::<()>(commands).await?;
+        }
+        for (room, lost) in self.unheard.take() {
+            let line = Arc::from(notice(lost));
+            let told = Inbound::Said {
+                room,
+                id: None,
+                line,
+            };
+            if let Err(TrySendError::Full(Inbound::Said { room, .. })) = self.inbound.try_send(told)
+            {
+                // Still no room: told on a later turn.
+                self.unheard.add(&room, lost);
+            }
+        }
+        Ok(())
+    }
 }

@@ -1,12 +1,15 @@
 //! What the other servers say, as it arrives on the link's subscription.
 //!
-//! Redis is shared by every server, and anyone who can reach it can publish:
-//! its bytes are checked like a client's, and what is not well formed is dropped.
+//! Anyone who can reach the Redis can publish on its channels, so what
+//! arrives is checked for shape, as a client's bytes are: one line, no
+//! control characters, a bounded length, valid names. What is not well
+//! formed is dropped. (A well-formed lie still gets through: Redis must be
+//! reachable by the servers only.)
 
 use std::sync::Arc;
 
 use crate::backend::Inbound;
-use crate::validate_room_name;
+use crate::{validate_name, validate_room_name};
 
 // ANCHOR: parse
 /// What a message on `channel` says, unless it is this server's own (`me`)
@@ -22,7 +25,10 @@ pub(super) fn parse(
         // The only other channel this link subscribes to: its own kicks.
         let mut parts = payload.splitn(3, '\n');
         let (name, by, reason) = (parts.next()?, parts.next()?, parts.next()?);
-        return Some(Inbound::Kick {
+        // The reason ends up in a notice: one clean line, as a client's.
+        let clean = !reason.contains(char::is_control) && reason.len() <= max_line_len;
+        let names = validate_name(name, max_line_len).and(validate_name(by, max_line_len));
+        return (clean && names.is_ok()).then(|| Inbound::Kick {
             name: name.to_owned(),
             by: by.to_owned(),
             reason: reason.to_owned(),
@@ -39,8 +45,10 @@ pub(super) fn parse(
         "-" => None,
         id => Some(id.parse().ok()?),
     };
-    // One line, newline last, no longer than a name and a client's line.
-    let one_line = line.find('\n') == Some(line.len().saturating_sub(1));
+    // One line, newline last and no other control character, no longer than
+    // a name and a client's line.
+    let text = line.strip_suffix('\n')?;
+    let one_line = !text.contains(char::is_control);
     (one_line && line.len() <= 2 * max_line_len).then(|| Inbound::Said {
         room: room.to_owned(),
         id,
@@ -77,6 +85,9 @@ mod tests {
             ("chat:room:rust", "b x <bob> hi\n"),
             ("chat:room:Not A Room", "b 7 <bob> hi\n"),
             ("chat:room:rust", &format!("b 7 {}\n", "x".repeat(300))),
+            ("chat:room:rust", "b 7 <bob> \x1b[2J\n"),
+            ("chat:kick:me", "bob\nroot\nspam)\n<carol> forged"),
+            ("chat:kick:me", "bob\nnot a name\nspam"),
         ] {
             assert!(
                 said(channel, payload).is_none(),
