@@ -45,7 +45,9 @@ impl Losses {
     }
 }
 
-/// What the members who missed `lost` lines are told.
+/// What the members who missed `lost` lines are told. The load tool
+/// (`tests/src/bin/load/payload.rs`) and the cluster tests read this line:
+/// a change here is a change there.
 pub(super) fn notice(lost: u64) -> String {
     format!("* {lost} messages from other servers were lost on the way (too many at once)\n")
 }

@@ -77,7 +77,9 @@ pub enum Line {
     /// A load message relayed as `<name> L <sender> <seq> <micros>`.
     Chat(Payload),
     /// `* you missed N messages`: the server says it dropped N lines for this
-    /// client, which read too slowly. Told, so not lost silently.
+    /// client, which read too slowly; or, from stage 6 servers sharing a
+    /// Redis, `* N messages from other servers were lost on the way …`.
+    /// Told, so not lost silently.
     Missed(u64),
     /// A notice such as `* bob joined #lobby`.
     Notice,
@@ -90,11 +92,13 @@ pub enum Line {
 /// Sorts one line, given without its `\n` (a trailing `\r` is ignored).
 pub fn classify(line: &[u8]) -> Line {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    if let Some(count) = line
+    let missed = line
         .strip_prefix(b"* you missed ")
-        .and_then(|rest| rest.strip_suffix(b" messages"))
-        .and_then(number)
-    {
+        .and_then(|rest| rest.strip_suffix(b" messages"));
+    let lost_between_servers = line.strip_prefix(b"* ").and_then(|rest| {
+        rest.strip_suffix(b" messages from other servers were lost on the way (too many at once)")
+    });
+    if let Some(count) = missed.or(lost_between_servers).and_then(number) {
         Line::Missed(count)
     } else if line.starts_with(b"* ") {
         Line::Notice
@@ -171,6 +175,8 @@ mod tests {
         assert_eq!(classify(b"* bob joined #lobby"), Line::Notice);
         assert_eq!(classify(b"* you missed 12 messages\r"), Line::Missed(12));
         assert_eq!(classify(b"* you missed many messages"), Line::Notice);
+        let lost = b"* 312 messages from other servers were lost on the way (too many at once)";
+        assert_eq!(classify(lost), Line::Missed(312));
         assert_eq!(classify(b"error: you are too slow"), Line::Error);
         assert_eq!(classify(b"welcome, c1! you are in #lobby"), Line::Other);
         assert_eq!(classify(b""), Line::Other);
