@@ -1,7 +1,7 @@
 //! Several real stage 6 binaries sharing their rooms through Redis
 //! (`--redis-url`): lines, notices, `/list`, `/rooms`, names, kicks and
 //! history cross servers; a lost Redis or a dead server is survived. Each
-//! test runs its own `redis-server` (`redis/mod.rs`). Run with
+//! test runs its own `redis-server` (`chat_harness::redis`). Run with
 //! `cargo test -p stage6-shutdown --test cluster`.
 //!
 //! It needs `redis-server` (Debian: `apt-get install redis-server`; `.ci/run`
@@ -12,12 +12,11 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use chat_harness::redis::{RedisServer, free_port};
 use chat_harness::{ChildServer, Client, Received, read_timeout, run_to_completion, run_within};
 
 pub mod common;
-pub mod redis;
 use self::common::STAGE;
-use self::redis::{RedisServer, free_port};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_stage6-shutdown");
 

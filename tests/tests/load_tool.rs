@@ -3,15 +3,14 @@
 //! and a run over two stage 6 servers sharing their rooms through Redis.
 
 mod doors;
-mod redis;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use chat_harness::TestServer;
+use chat_harness::redis::RedisServer;
 use doors::Stage6;
-use redis::RedisServer;
 use serde_json::Value;
 use stage2_rooms::{Limits, Server};
 

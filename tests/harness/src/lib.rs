@@ -19,6 +19,9 @@
 //!   hint: a message goes to every member of the sender's room except the sender
 //! ```
 //!
+//! [`redis::RedisServer`] runs a `redis-server` of a test's own, for the
+//! tests of stage 6 servers that share their rooms.
+//!
 //! It needs only the standard library, so a blocking stage's tests compile
 //! nothing else. The tokio stages enable the cargo feature `tokio` for
 //! `TestServer::start_tokio` and `TestServer::conformance_tokio`.
@@ -26,6 +29,7 @@
 mod child;
 mod client;
 mod exercise;
+pub mod redis;
 mod server;
 
 pub use child::{ChildServer, Ran, run_to_completion, run_within};

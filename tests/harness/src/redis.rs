@@ -1,6 +1,7 @@
-//! Real Redis servers for `cluster.rs`: each test starts its own
-//! `redis-server` on a free loopback port, saving nothing to disk, and may
-//! kill it and start it again on the same port. It is killed when dropped.
+//! Real Redis servers, for stage 6's cluster tests and the load tool's runs
+//! over several servers: each test starts its own `redis-server` on a free
+//! loopback port, saving nothing to disk, and may kill it and start it again
+//! on the same port. It is killed when dropped.
 //!
 //! Without `redis-server` on PATH the tests fail, saying how to install it,
 //! unless `CHAT_SKIP_REDIS=1` is set: a cluster test that silently passed
@@ -11,11 +12,11 @@ use std::io::{BufRead, BufReader, ErrorKind, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use chat_harness::read_timeout;
-use tempfile::TempDir;
+use crate::read_timeout;
 
 /// How to get `redis-server`, for the failure message.
 const INSTALL: &str = "on Debian: sudo apt-get install redis-server (.ci/run installs it); \
@@ -29,8 +30,9 @@ const ATTEMPTS: usize = 5;
 pub struct RedisServer {
     port: u16,
     child: Option<Child>,
-    /// Its working directory, where it would save if asked to; its log.
-    dir: TempDir,
+    /// Its working directory, where it would save if asked to, and its log;
+    /// removed when dropped.
+    dir: PathBuf,
 }
 
 impl RedisServer {
@@ -41,10 +43,12 @@ impl RedisServer {
             eprintln!("cluster test skipped: CHAT_SKIP_REDIS=1");
             return None;
         }
-        let dir = tempfile::Builder::new()
-            .prefix("chat-redis-")
-            .tempdir()
-            .unwrap_or_else(|e| panic!("cannot make a directory for redis-server: {e}"));
+        // One directory per server of this process: the tests run in parallel.
+        static STARTED: AtomicU32 = AtomicU32::new(0);
+        let started = STARTED.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("chat-redis-{}-{started}", std::process::id()));
+        fs::create_dir_all(&dir)
+            .unwrap_or_else(|e| panic!("cannot make {} for redis-server: {e}", dir.display()));
         let mut redis = RedisServer {
             port: 0,
             child: None,
@@ -113,7 +117,7 @@ impl RedisServer {
             .try_clone()
             .unwrap_or_else(|e| panic!("cannot share {}: {e}", log.display()));
         let port = self.port.to_string();
-        let dir = self.dir.path().to_str().expect("a UTF-8 temporary path");
+        let dir = self.dir.to_str().expect("a UTF-8 temporary path");
         let spawned = Command::new("redis-server")
             .args(["--port", &port, "--bind", "127.0.0.1", "--save", ""])
             .args(["--appendonly", "no", "--dir", dir])
@@ -146,7 +150,7 @@ impl RedisServer {
     }
 
     fn log_path(&self) -> PathBuf {
-        self.dir.path().join("redis.log")
+        self.dir.join("redis.log")
     }
 
     /// Panics with `what` happened and the end of Redis's log.
@@ -161,6 +165,7 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
+        let _ = fs::remove_dir_all(&self.dir);
     }
 }
 
