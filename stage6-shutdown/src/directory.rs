@@ -352,6 +352,7 @@ impl Directory {
         if announced {
             self.announce(room, id, format!("* {name} joined #{room}\n"));
         }
+        // Other servers list it too (`--redis-url`; nobody by default).
         self.backend.tell(News::Present {
             user: id,
             name,

@@ -148,6 +148,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) {
     let Doors { tcp, tls, http } = doors.into();
+    // With other servers ("Going further: beyond one machine"), what they say.
     let inbound = services.inbound.take();
     let (stop, stop_seen) = watch::channel(false);
     // One permit per allowed user; each client's task holds one.
@@ -166,6 +167,7 @@ pub async fn run(
     // Every client's task, so that shutdown can wait for them (or cut them).
     let mut clients = JoinSet::new();
     if let Some(inbound) = inbound {
+        // A task that applies it to the directory, stopped like the clients.
         clients.spawn(backend::relay(inbound, Arc::clone(&shared)));
     }
     let mut websockets = open_http(http, tls.clone(), &shared, &mut clients);

@@ -102,6 +102,8 @@ impl Session {
             sent: Instant::now(),
         };
         member.channel().send(delivery);
+        // Other servers sharing the room hear it too (`--redis-url`); with
+        // none, this does nothing.
         let room = member.room();
         let id = Some(id);
         services.backend.tell(News::Said {
