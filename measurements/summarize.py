@@ -88,27 +88,40 @@ TRANSPORT_FIGURES = [
 
 def transports(results):
     """Prints scenario A's figures over each transport, and their ratios to TCP."""
+    setups = [(t, t, results / f"stage6-shutdown-A-transports-{t}.jsonl") for t in TRANSPORTS]
+    ratios = [("deliveries_per_sec", "deliveries/s"), ("latency_p99_us", "p99 latency"),
+              ("cpu_send_secs", "server CPU")]
+    compared(("scenario", "A-transports"), (12, 25), setups, TRANSPORT_FIGURES, ratios, "tcp")
+
+
+def compared(names, widths, setups, figures, ratios, base):
+    """Prints one row per figure and one column per setup, (name, heading,
+    file of runs), then the `ratios`' figures of each setup to the first's
+    (`base`). `names`: the header's first cell and each row's; `widths`: the
+    widths of the first two columns."""
+    (corner, scenario), (scenario_width, label_width) = names, widths
     medians = {}
-    print(f"{'scenario':12} {'figure (stage6-shutdown)':25}"
-          + "".join(f"{t:>16}" for t in TRANSPORTS) + "   (median of runs)")
-    for key, label, unit, scale in TRANSPORT_FIGURES:
+    print(f"{corner:{scenario_width}} "
+          f"{'figure (stage6-shutdown)':{label_width}}"
+          + "".join(f"{heading:>16}" for _, heading, _ in setups) + "   (median of runs)")
+    for key, label, unit, scale in figures:
         cells = []
-        for transport in TRANSPORTS:
-            path = results / f"stage6-shutdown-A-transports-{transport}.jsonl"
+        for setup, _, path in setups:
             values = [r[key] for r in (runs(path) if path.exists() else []) if r.get(key) is not None]
             if values:
-                medians[(key, transport)] = statistics.median(values)
-                cells.append(f"{medians[(key, transport)] * scale:,.2f} {unit}".strip() + f" ({len(values)})")
+                medians[(key, setup)] = statistics.median(values)
+                cells.append(f"{medians[(key, setup)] * scale:,.2f} {unit}".strip() + f" ({len(values)})")
             else:
                 cells.append("-")
-        print(f"{'A-transports':12} {label:25}" + "".join(f"{c:>16}" for c in cells))
-    for key, label in [("deliveries_per_sec", "deliveries/s"), ("latency_p99_us", "p99 latency"),
-                       ("cpu_send_secs", "server CPU")]:
+        print(f"{scenario:{scenario_width}} {label:{label_width}}" + "".join(f"{c:>16}" for c in cells))
+    first = setups[0][0]
+    for key, label in ratios:
         cells = []
-        for transport in TRANSPORTS:
-            tcp, this = medians.get((key, "tcp")), medians.get((key, transport))
-            cells.append(f"{this / tcp:.2f} x" if tcp and this is not None else "-")
-        print(f"{'A-transports':12} {(label + ' / tcp'):25}" + "".join(f"{c:>16}" for c in cells))
+        for setup, _, _ in setups:
+            this, by = medians.get((key, setup)), medians.get((key, first))
+            cells.append(f"{this / by:.2f} x" if by and this is not None else "-")
+        print(f"{scenario:{scenario_width}} {(label + ' / ' + base):{label_width}}"
+              + "".join(f"{c:>16}" for c in cells))
 
 
 # Scenarios A and B against stage 6 alone, then over 1, 2 and 3 servers
@@ -131,27 +144,11 @@ REDIS_FIGURES = [
 
 def redis(results, scenario):
     """Prints a scenario's figures for each Redis setup, and ratios to stage 6 alone."""
-    medians = {}
-    print(f"{scenario:8} {'figure (stage6-shutdown)':29}"
-          + "".join(f"{heading:>16}" for _, heading in REDIS_SETUPS) + "   (median of runs)")
-    for key, label, unit, scale in REDIS_FIGURES:
-        cells = []
-        for setup, _ in REDIS_SETUPS:
-            path = results / f"stage6-shutdown-{scenario}-{setup}.jsonl"
-            values = [r[key] for r in (runs(path) if path.exists() else []) if r.get(key) is not None]
-            if values:
-                medians[(key, setup)] = statistics.median(values)
-                cells.append(f"{medians[(key, setup)] * scale:,.2f} {unit}".strip() + f" ({len(values)})")
-            else:
-                cells.append("-")
-        print(f"{scenario:8} {label:29}" + "".join(f"{c:>16}" for c in cells))
-    for key, label in [("deliveries_per_sec", "deliveries/s"), ("latency_p50_us", "p50 latency"),
-                       ("latency_p99_us", "p99 latency")]:
-        cells = []
-        for setup, _ in REDIS_SETUPS:
-            alone, this = medians.get((key, "alone")), medians.get((key, setup))
-            cells.append(f"{this / alone:.2f} x" if alone and this is not None else "-")
-        print(f"{scenario:8} {(label + ' / alone'):29}" + "".join(f"{c:>16}" for c in cells))
+    setups = [(setup, heading, results / f"stage6-shutdown-{scenario}-{setup}.jsonl")
+              for setup, heading in REDIS_SETUPS]
+    ratios = [("deliveries_per_sec", "deliveries/s"), ("latency_p50_us", "p50 latency"),
+              ("latency_p99_us", "p99 latency")]
+    compared((scenario, scenario), (8, 29), setups, REDIS_FIGURES, ratios, "alone")
 
 
 # One benchmark's row of divan's table: name, fastest, slowest, median, ...
